@@ -1,0 +1,76 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI
+
+from tutela import __version__
+from tutela.api import problems
+from tutela.api.auth import Authenticator
+from tutela.api.deps import Services
+from tutela.api.limits import BodyLimit
+from tutela.api.routes import accounts, checks, health, objects
+from tutela.config import Settings
+from tutela.detection import Detector, default_detectors
+from tutela.policy import Policy, default_policy_path, load_policy
+from tutela.store import Database
+from tutela.store.migrate import require_current
+
+DESCRIPTION = """\
+Tutela answers one question before a platform publishes anything a user wrote or uploaded:
+**may this change be published?** Mirror accounts (with their age state), connections and
+content objects, then `POST /v1/checks` each proposed change. Every endpoint under /v1 needs an
+API key: `Authorization: Bearer tut_...` (create one with `tutela keys create`). Errors are
+RFC 9457 problem details.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    policy: Policy | None = None,
+    detectors: list[Detector] | None = None,
+) -> FastAPI:
+    settings = settings or Settings.from_env()
+    db = db or Database(settings.database_url)
+    require_current(db)
+    policy = policy or load_policy(settings.policy_path or default_policy_path())
+    database = db
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Everything alive now (modules, the app, compiled statements and rules) lives as long
+        # as the process: move it out of the collector's sight so that collections stay short.
+        gc.collect()
+        gc.freeze()
+        with database.maintenance():
+            yield
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="Tutela",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = Services(
+        db=db,
+        policy=policy,
+        detectors=detectors if detectors is not None else default_detectors(),
+        auth=Authenticator(db, settings.key_cache_seconds),
+    )
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    v1 = APIRouter(prefix="/v1")
+    for module in (accounts, objects, checks):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(health.router)
+    return app

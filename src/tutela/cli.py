@@ -1,0 +1,342 @@
+"""The `tutela` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tutela.config import SETTINGS_DOC, ConfigError, Settings
+
+if TYPE_CHECKING:
+    from tutela.check import Outcome
+    from tutela.policy import Policy
+    from tutela.store import Database
+
+app = typer.Typer(help="Tutela: child-safety moderation before publication.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+policy_app = typer.Typer(help="Policies: validate, test, replay.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(policy_app, name="policy")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+
+
+def _database() -> Database:
+    from tutela.store import Database
+
+    return Database(_settings().database_url)
+
+
+def _policy(path: Path | None) -> Policy:
+    from tutela.policy import PolicyError, default_policy_path, load_policy
+
+    chosen = path or (Path(p) if (p := _settings().policy_path) else default_policy_path())
+    try:
+        return load_policy(chosen)
+    except PolicyError as e:
+        raise _fail(str(e)) from None
+
+
+# ---- serve ----------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [TUTELA_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [TUTELA_PORT]")] = None,
+    workers: Annotated[int, typer.Option(help="Processes; keep 1 with SQLite")] = 1,
+) -> None:
+    """Start the API server."""
+    import uvicorn
+
+    from tutela import logs
+    from tutela.api import create_app
+    from tutela.policy import PolicyError
+    from tutela.store.migrate import SchemaOutOfDate
+
+    settings = _settings()
+    logs.configure(settings.log_level, settings.log_json)
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        raise _fail("SQLite serves one process: use --workers 1, or PostgreSQL via TUTELA_DATABASE_URL")
+    try:
+        create_app(settings)  # fail here, readably, rather than inside a worker
+    except (SchemaOutOfDate, PolicyError) as e:
+        raise _fail(str(e)) from None
+    uvicorn.run(
+        "tutela.api:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        access_log=settings.access_log,
+        log_config=None,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+# ---- db -------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration the database lacks (safe to run again)."""
+    from tutela.store.migrate import current_revision, upgrade
+
+    db = _database()
+    try:
+        upgrade(db)
+    except Exception as e:
+        raise _fail(f"could not migrate {db.engine.url.render_as_string(hide_password=True)}: {e}") from None
+    out.print(f"database {db.engine.url.render_as_string(hide_password=True)} is at revision {current_revision(db.engine)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and the one this code needs."""
+    from tutela.store.migrate import current_revision, head_revision
+
+    db = _database()
+    out.print(f"database: {current_revision(db.engine) or '(empty)'}; code needs: {head_revision()}")
+
+
+# ---- keys -----------------------------------------------------------------------------------
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who the key is for, e.g. playlists-prod")],
+    scope: Annotated[list[str], typer.Option(help="platform, moderator or admin; repeat for several")],
+) -> None:
+    """Create an API key and print it. It is shown once and stored only as a hash."""
+    from tutela.api.auth import Scope, create_key
+    from tutela.store.migrate import SchemaOutOfDate, require_current
+
+    try:
+        scopes = [Scope(s) for s in scope]
+    except ValueError:
+        raise _fail(f"scopes must be among {', '.join(s.value for s in Scope)}; got {', '.join(scope)}") from None
+    db = _database()
+    try:
+        require_current(db)
+    except SchemaOutOfDate as e:
+        raise _fail(str(e)) from None
+    key = create_key(db, name, scopes)
+    err.print(f"created key for {name!r} with scopes {', '.join(scope)}; store it now, it is not shown again:")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (prefix, name, scopes; never the secret)."""
+    from tutela.store import repo
+
+    with _database().read() as conn:
+        keys = repo.list_keys(conn)
+    table = Table("prefix", "name", "scopes", "created", "revoked")
+    for k in keys:
+        table.add_row(
+            k.prefix,
+            k.name,
+            ", ".join(k.scopes),
+            k.created_at.isoformat(timespec="seconds"),
+            k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: str) -> None:
+    """Revoke a key by its prefix (the part after tut_)."""
+    from tutela.store import repo
+
+    with _database().write() as conn:
+        if not repo.revoke_key(conn, prefix, dt.datetime.now(dt.UTC)):
+            raise _fail(f"no active key with prefix {prefix!r}; see `tutela keys list`")
+    out.print(f"revoked {prefix}")
+
+
+# ---- policy ---------------------------------------------------------------------------------
+
+
+@policy_app.command("check")
+def policy_check(file: Path) -> None:
+    """Validate a policy file and list its rules."""
+    policy = _policy(file)
+    table = Table("line", "rule", "verdict", "category", "severity", "followups", "shadow", title=policy.version)
+    for r in policy.rules:
+        table.add_row(
+            str(r.line),
+            r.id,
+            r.verdict.value,
+            r.category.value,
+            r.severity.value,
+            ", ".join(f.value for f in r.followups),
+            "yes" if r.shadow else "",
+        )
+    out.print(table)
+    out.print(f"[green]{file}: {len(policy.rules)} rules, valid[/]")
+
+
+@policy_app.command("test")
+def policy_test(
+    file: Path,
+    policy: Annotated[Path | None, typer.Option(help="Policy to test (default: TUTELA_POLICY or the packaged one)")] = None,
+) -> None:
+    """Run a file of example changes and their expected verdicts against a policy."""
+    from tutela.policy.testing import TestFileError, load_test_file, run_cases
+
+    loaded = _policy(policy)
+    try:
+        world, cases = load_test_file(file)
+        results = run_cases(loaded, world, cases)
+    except TestFileError as e:
+        raise _fail(str(e)) from None
+    table = Table("", "case", "verdict", "rules fired", "problem", title=f"{file} against {loaded.version}")
+    for r in results:
+        table.add_row(
+            "[green]pass[/]" if r.passed else "[red]FAIL[/]", r.name, r.verdict, ", ".join(r.rules), "; ".join(r.failures)
+        )
+    out.print(table)
+    failed = sum(not r.passed for r in results)
+    out.print(f"{len(results) - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@policy_app.command("inputs")
+def policy_inputs() -> None:
+    """Print the inputs a rule can read, as a Markdown table."""
+    from tutela.policy.inputs import reference_markdown
+
+    sys.stdout.write(reference_markdown())
+
+
+@policy_app.command("replay")
+def policy_replay(file: Path, limit: Annotated[int, typer.Option(help="How many recent decisions")] = 10_000) -> None:
+    """Evaluate recent stored decisions against another policy and show what would change."""
+    from collections import Counter
+
+    from tutela.store import repo
+
+    policy = _policy(file)
+    with _database().read() as conn:
+        rows = repo.iter_decision_inputs(conn, limit)
+    moves: Counter[tuple[str, str]] = Counter()
+    examples: dict[tuple[str, str], str] = {}
+    for row in rows:
+        new = policy.evaluate(row.inputs).verdict.value
+        moves[(row.verdict, new)] += 1
+        examples.setdefault((row.verdict, new), row.id)
+    table = Table("stored verdict", "under " + policy.version, "decisions", "example", title=f"replay of {len(rows)} decisions")
+    for (old, new), n in sorted(moves.items(), key=lambda kv: -kv[1]):
+        style = "" if old == new else "bold yellow"
+        table.add_row(old, new, str(n), examples[(old, new)], style=style)
+    out.print(table)
+
+
+# ---- check ----------------------------------------------------------------------------------
+
+
+@app.command("check")
+def check_one(
+    actor: Annotated[str, typer.Option(help="Account making the change")],
+    obj: Annotated[str, typer.Option("--object", help="Content object changed")],
+    field: Annotated[str, typer.Option(help="Field changed, e.g. title")],
+    text: Annotated[str | None, typer.Option(help="Proposed text")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Tagged account; repeat for several")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy file (default: TUTELA_POLICY or packaged)")] = None,
+) -> None:
+    """Evaluate one change against the store's accounts and objects, and explain the decision.
+    Nothing is written."""
+    from tutela.check import InvalidChange, UnknownObject, evaluate_change
+    from tutela.contact import UnknownAccount
+    from tutela.detection import default_detectors
+    from tutela.model import Change
+    from tutela.store import repo
+    from tutela.store.migrate import SchemaOutOfDate, require_current
+
+    loaded = _policy(policy)
+    db = _database()
+    try:
+        require_current(db)
+    except SchemaOutOfDate as e:
+        raise _fail(str(e)) from None
+    change = Change("cli-check", actor, obj, field, text, tuple(tag or ()))
+    with db.read() as conn:
+        try:
+            outcome = evaluate_change(repo.StoreWorld(conn), change, loaded, default_detectors(), dt.datetime.now(dt.UTC))
+        except (UnknownObject, UnknownAccount, InvalidChange) as e:
+            raise _fail(str(e)) from None
+    print_outcome(outcome)
+
+
+def print_outcome(outcome: Outcome) -> None:
+    ev = outcome.evaluation
+    colour = {"allow": "green", "allow_with_warning": "yellow", "hold": "magenta", "block": "red"}[ev.verdict.value]
+    out.print(f"verdict: [bold {colour}]{ev.verdict.value}[/]   policy: {outcome.policy_version}")
+    parties = Table("role", "account", "age band", "basis", "protected", "connected to actor", "connections", title="parties")
+    for role, p in [
+        ("actor", outcome.parties.actor),
+        ("owner", outcome.parties.owner),
+        *(("tagged", t) for t in outcome.parties.tagged),
+    ]:
+        a = p.account.age
+        parties.add_row(
+            role,
+            p.id,
+            a.band.value,
+            a.basis.value,
+            str(p.protected),
+            str(p.connected_to_actor),
+            ", ".join(sorted(p.connection_kinds)),
+        )
+    out.print(parties)
+    signals = Table("label", "score", "subject", "evidence", title="signals")
+    for s in outcome.signals:
+        signals.add_row(s.label, f"{s.score:.2f}", s.subject, str(s.evidence))
+    out.print(signals)
+    rules = Table("rule", "verdict", "category", "severity", "message", "shadow", title="rules fired")
+    for h in (*ev.hits, *ev.shadow_hits):
+        rules.add_row(h.rule, h.verdict.value, h.category.value, h.severity.value, h.message, "yes" if h.shadow else "")
+    out.print(rules)
+    for e in ev.errors:
+        err.print(f"[red]rule {e.rule} failed to evaluate:[/] {e.error}")
+
+
+@app.command("settings")
+def settings_cmd() -> None:
+    """List every TUTELA_ environment variable and its default."""
+    table = Table("variable", "default", "meaning")
+    for row in SETTINGS_DOC:
+        table.add_row(*row)
+    out.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

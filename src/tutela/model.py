@@ -1,0 +1,261 @@
+"""The domain types: accounts and their age state, connections, content objects, changes,
+signals and decisions.
+
+These are plain, immutable values. The store maps them to tables, the API maps them to JSON,
+the policy engine reads them through `tutela.policy.inputs`. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class AgeBand(StrEnum):
+    """What Tutela believes about an account's age. `unknown` gets the child defaults."""
+
+    CHILD = "child"  # under 13
+    TEEN = "teen"  # 13 to 17
+    ADULT = "adult"  # 18 and over
+    UNKNOWN = "unknown"
+
+
+class AgeBasis(StrEnum):
+    """How the age band was established, strongest first."""
+
+    VERIFIED = "verified"  # document or third-party verification
+    ESTIMATED = "estimated"  # facial or behavioural age estimation
+    DECLARED = "declared"  # self-declared (e.g. date of birth at sign-up)
+    INFERRED = "inferred"  # inferred from what the user wrote ("im 11")
+    UNKNOWN = "unknown"
+
+
+class ConnectionKind(StrEnum):
+    """How two accounts are related. `follow` is one-way; the others are mutual."""
+
+    FOLLOW = "follow"
+    FRIEND = "friend"  # mutual friendship both accepted
+    FAMILY = "family"
+    COLLABORATOR = "collaborator"  # the owner invited the other to collaborate
+
+    @property
+    def mutual(self) -> bool:
+        return self is not ConnectionKind.FOLLOW
+
+
+class ObjectKind(StrEnum):
+    PLAYLIST = "playlist"
+    PROFILE = "profile"
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+
+
+# Every user-editable field of every object kind, and what it holds.
+FIELDS: dict[ObjectKind, dict[str, FieldType]] = {
+    ObjectKind.PLAYLIST: {
+        "title": FieldType.TEXT,
+        "description": FieldType.TEXT,
+        "cover": FieldType.IMAGE,
+    },
+    ObjectKind.PROFILE: {
+        "display_name": FieldType.TEXT,
+        "bio": FieldType.TEXT,
+        "image": FieldType.IMAGE,
+    },
+}
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"
+
+
+class Verdict(StrEnum):
+    """What the platform must do with a proposed change, mildest first."""
+
+    ALLOW = "allow"
+    ALLOW_WITH_WARNING = "allow_with_warning"  # publish, and show the recipient a warning
+    HOLD = "hold"  # not visible until a moderator reviews it
+    BLOCK = "block"
+
+    @property
+    def rank(self) -> int:
+        return _VERDICT_RANK[self]
+
+
+_VERDICT_RANK = {v: i for i, v in enumerate(Verdict)}
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+
+
+class Category(StrEnum):
+    """The harm a rule is about. Cases, queues and reports to authorities key on these."""
+
+    STRANGER_CONTACT = "stranger_contact"  # a non-connection reaching a protected account
+    CONTACT = "contact"  # contact with a protected account that is allowed, but recorded
+    SOLICITATION = "solicitation"  # requests for images, sexual propositions to a minor
+    GROOMING = "grooming"  # age probing, secrecy, isolation, moving elsewhere
+    CSAM = "csam"  # child sexual abuse material or seeking it
+    SEXUAL_CONTENT = "sexual_content"  # adult sexual content, advertising it
+    IMPERSONATION = "impersonation"  # e.g. an adult claiming a child's age
+    HARASSMENT = "harassment"
+    SPAM = "spam"
+    OTHER = "other"
+
+
+class Followup(StrEnum):
+    """Work a rule asks for beyond the verdict, written in the decision's transaction."""
+
+    OPEN_CASE = "open_case"  # queue for human review (consumed by tutela.cases)
+    NOTIFY = "notify"  # tell the platform by webhook (consumed by tutela.actions)
+    RECORD_CONTACT = "record_contact"  # remember that actor reached a protected account
+
+
+ADULT_AGE = 18
+TEEN_AGE = 13
+
+
+def band_for_birth_date(birth_date: dt.date, today: dt.date) -> AgeBand:
+    years = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    if years >= ADULT_AGE:
+        return AgeBand.ADULT
+    if years >= TEEN_AGE:
+        return AgeBand.TEEN
+    return AgeBand.CHILD
+
+
+@dataclass(frozen=True, slots=True)
+class AgeState:
+    band: AgeBand = AgeBand.UNKNOWN
+    basis: AgeBasis = AgeBasis.UNKNOWN
+    confidence: float = 0.0
+    source: str = ""  # who or what set it, e.g. "platform:signup-dob"
+    set_at: dt.datetime | None = None
+    birth_date: dt.date | None = None  # when known, the band follows it as time passes
+
+    def current(self, today: dt.date) -> AgeState:
+        """The state as of `today`: a birth date moves the band on birthdays."""
+        if self.birth_date is None:
+            return self
+        band = band_for_birth_date(self.birth_date, today)
+        if band is self.band:
+            return self
+        return AgeState(band, self.basis, self.confidence, self.source, self.set_at, self.birth_date)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    age: AgeState = AgeState()
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    source: str
+    target: str
+    kind: ConnectionKind
+
+
+@dataclass(frozen=True, slots=True)
+class ContentObject:
+    id: str
+    kind: ObjectKind
+    owner: str
+    visibility: Visibility = Visibility.PUBLIC
+    collaborators: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A proposed edit: `actor` wants to set `field` of `object_id` to `text` (or an image),
+    tagging `tags`. Not yet published: the platform waits for the decision."""
+
+    id: str
+    actor: str
+    object_id: str
+    field: str
+    text: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """Something a detector observed. Detectors emit signals; only the policy decides."""
+
+    detector: str
+    detector_version: str
+    label: str  # dotted, detector-prefixed: "contact.stranger"
+    category: Category
+    score: float  # 0..1, calibrated per label
+    subject: str = ""  # the account the signal is about, if any
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "detector": self.detector,
+            "detector_version": self.detector_version,
+            "label": self.label,
+            "category": self.category.value,
+            "score": self.score,
+            "subject": self.subject,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """A rule whose condition held: why the verdict is what it is."""
+
+    rule: str
+    verdict: Verdict
+    category: Category
+    severity: Severity
+    message: str  # safe to show the actor
+    followups: tuple[Followup, ...] = ()
+    evidence: tuple[Any, ...] = ()
+    shadow: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "verdict": self.verdict.value,
+            "category": self.category.value,
+            "severity": self.severity.value,
+            "message": self.message,
+            "followups": [f.value for f in self.followups],
+            "evidence": list(self.evidence),
+            "shadow": self.shadow,
+        }
+
+
+class World(Protocol):
+    """What Tutela knows about the platform: the store in production, a dict in policy tests."""
+
+    def accounts(self, account_ids: Iterable[str]) -> dict[str, Account]:
+        """The accounts among `account_ids` that exist, by id."""
+        ...
+
+    def content_object(self, object_id: str) -> ContentObject | None: ...
+
+    def connections(self, account_id: str, others: set[str]) -> list[Connection]:
+        """Every connection, in either direction, between `account_id` and any of `others`."""
+        ...

@@ -1,0 +1,178 @@
+"""The tables. Alembic migrations under `migrations/` create them; keep the two in step
+(`tests/store/test_migrations.py` fails when they differ)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+ID = 128  # longest platform id accepted
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("scopes", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("age_band", String(16), nullable=False),
+    Column("age_basis", String(16), nullable=False),
+    Column("age_confidence", Float, nullable=False),
+    Column("age_source", String(200), nullable=False),
+    Column("age_set_at", UTCDateTime),
+    Column("birth_date", Date),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # For mutual kinds, source is the smaller id; for follows, source follows target.
+    Column("source", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("target", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source", "target", "kind"),
+    Index(None, "target"),
+)
+
+objects = Table(
+    "objects",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("owner", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("visibility", String(16), nullable=False),
+    Column("fields", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "owner"),
+)
+
+collaborators = Table(
+    "collaborators",
+    metadata,
+    Column("object_id", String(ID), ForeignKey("objects.id"), primary_key=True),
+    Column("account_id", String(ID), ForeignKey("accounts.id"), primary_key=True),
+)
+
+# A change and its decision are one row: they are one-to-one, and one row per check keeps
+# the pages a check writes (and so SQLite's write-ahead log) to a minimum. The signals are
+# kept in `inputs`, which holds everything the policy saw.
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("change_id", String(ID), nullable=False, unique=True),  # the platform's change id
+    Column("actor", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("object_id", String(ID), ForeignKey("objects.id"), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("text", Text),
+    Column("tags", Json, nullable=False),
+    Column("request_sha256", String(64), nullable=False),
+    Column("verdict", String(24), nullable=False),
+    Column("policy_version", String(200), nullable=False),
+    Column("reasons", Json, nullable=False),  # enforced rule hits, most severe first
+    Column("shadow", Json, nullable=False),  # shadow rule hits
+    Column("rule_errors", Json, nullable=False),
+    Column("followups", Json, nullable=False),
+    Column("inputs", Json, nullable=False),  # what the policy saw, signals included
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "object_id", "created_at"),
+    Index(None, "actor", "created_at"),
+)
+
+contact_events = Table(
+    "contact_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("target", String(ID), ForeignKey("accounts.id"), nullable=False),
+    Column("role", String(16), nullable=False),  # owner or tagged
+    Column("connected", Boolean, nullable=False),
+    Column("verdict", String(24), nullable=False),
+    Column("decision_id", String(32), ForeignKey("decisions.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "actor", "at"),
+    Index(None, "target", "at"),
+)
+
+followups = Table(
+    "followups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decision_id", String(32), ForeignKey("decisions.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, claimed, done
+    Column("payload", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("claimed_at", UTCDateTime),
+    Column("done_at", UTCDateTime),
+    Index(None, "status", "created_at"),
+)
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    return dict(row._mapping)
