@@ -26,8 +26,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
 
-out = Console()
-err = Console(stderr=True)
+# Off a terminal (piped, captured by CI) Rich would wrap tables at 80 columns and cut cells.
+out = Console(width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

@@ -1,16 +1,15 @@
-"""Request body size limit, enforced before and while the body is read."""
+"""Request body size limit, enforced before the application reads a byte.
+
+A body that declares a Content-Length over the limit is refused at once; a streamed
+(chunked) body is read here up to the limit and refused as soon as it passes it. A body
+within the limit is handed on unchanged.
+"""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tutela.api.problems import ProblemError, problem_response
-
-
-def _too_large(limit: int) -> ProblemError:
-    return ProblemError(
-        413, "body-too-large", "Request body too large", f"the body exceeds the limit of {limit} bytes (TUTELA_MAX_BODY_BYTES)"
-    )
+from tutela.api.problems import problem_response
 
 
 class BodyLimit:
@@ -18,30 +17,42 @@ class BodyLimit:
         self.app = app
         self.max_bytes = max_bytes
 
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413,
+            "body-too-large",
+            "Request body too large",
+            f"the body exceeds the limit of {self.max_bytes} bytes (TUTELA_MAX_BODY_BYTES)",
+            scope["path"],
+        )
+        await response(scope, receive, send)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > self.max_bytes:
-                    err = _too_large(self.max_bytes)
-                    response = problem_response(err.status, err.slug, err.title, err.detail, scope["path"])
-                    await response(scope, receive, send)
-                    return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _too_large(self.max_bytes)
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        await self.app(scope, limited, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

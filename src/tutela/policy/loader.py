@@ -111,13 +111,13 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         if not isinstance(node, CommentedMap):
             problems.append(Problem(line, "each rule must be a mapping with id, when, verdict, ..."))
             continue
+        rid = str(node.get("id", ""))
+        if rid in seen:
+            problems.append(Problem(line, f"rule id {rid!r} is already used by the rule on line {seen[rid]}"))
+        seen.setdefault(rid, line)
         rule = _parse_rule(node, line, problems)
-        if rule is None:
-            continue
-        if rule.id in seen:
-            problems.append(Problem(line, f"rule id {rule.id!r} is already used by the rule on line {seen[rule.id]}"))
-        seen[rule.id] = line
-        rules.append(rule)
+        if rule is not None:
+            rules.append(rule)
     if problems:
         raise PolicyError(source, problems)
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -253,13 +253,13 @@ def check_paths(source: str) -> list[str]:
     for m in _CHAIN.finditer(code):
         segments = _segments(m.group(1))
         if m.group(2):  # a call: the last segment is a function or method name
+            if len(segments) == 1:
+                continue  # a global function such as size(...) or has(...)
             segments = segments[:-1]
-        if not segments or segments[0] in _WORDS:
+        if segments[0] in _WORDS:
             continue
         root = segments[0]
         if root not in INPUTS and root not in bound:
-            if len(segments) == 1 and m.group(2):
-                continue  # a global function such as size(...) or has(...)
             known = ", ".join(INPUTS)
             problems.append(f"unknown name {root!r}; the inputs are {known}")
             continue

@@ -58,11 +58,15 @@ _ACCOUNT = select(t.accounts).where(t.accounts.c.id == bindparam("id"))
 _ACCOUNTS = select(t.accounts).where(t.accounts.c.id.in_(bindparam("ids", expanding=True)))
 _OBJECT = select(t.objects).where(t.objects.c.id == bindparam("id"))
 _COLLABORATORS = select(t.collaborators.c.account_id).where(t.collaborators.c.object_id == bindparam("id"))
-_LINKS = select(t.connections.c.source, t.connections.c.target, t.connections.c.kind).where(
-    or_(
-        and_(t.connections.c.source == bindparam("account"), t.connections.c.target.in_(bindparam("others", expanding=True))),
-        and_(t.connections.c.target == bindparam("account"), t.connections.c.source.in_(bindparam("others", expanding=True))),
+_LINKS = (
+    select(t.connections.c.source, t.connections.c.target, t.connections.c.kind)
+    .where(
+        or_(
+            and_(t.connections.c.source == bindparam("account"), t.connections.c.target.in_(bindparam("others", expanding=True))),
+            and_(t.connections.c.target == bindparam("account"), t.connections.c.source.in_(bindparam("others", expanding=True))),
+        )
     )
+    .order_by(t.connections.c.id)
 )
 _ALL_LINKS = (
     select(t.connections.c.source, t.connections.c.target, t.connections.c.kind)
@@ -340,7 +344,7 @@ def record_decision(conn: Connection, outcome: Outcome, request_sha256: str, now
 def iter_decision_inputs(conn: Connection, limit: int) -> Sequence[Any]:
     """The newest decisions' verdicts and inputs, for replay against another policy."""
     d = t.decisions.c
-    return conn.execute(select(d.id, d.verdict, d.inputs).order_by(d.created_at.desc()).limit(limit)).all()
+    return conn.execute(select(d.id, d.verdict, d.inputs).order_by(d.id.desc()).limit(limit)).all()
 
 
 def contact_events_of(conn: Connection, actor: str) -> list[dict[str, Any]]:

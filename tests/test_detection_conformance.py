@@ -1,0 +1,99 @@
+"""The checks every detector must pass. Add a detector to `default_detectors()` and it runs here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import pytest
+
+from tutela.contact import resolve_parties
+from tutela.detection import DetectionInput, Detector, default_detectors, run_detectors
+from tutela.model import (
+    FIELDS,
+    Account,
+    AgeBand,
+    AgeBasis,
+    AgeState,
+    Change,
+    Connection,
+    ConnectionKind,
+    ContentObject,
+    ObjectKind,
+)
+from tutela.policy.testing import MemoryWorld
+
+NOW = dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC)
+TEXTS = ["", "Sex on Fire", "a" * 100_000, "\u0301" * 500, "\u202eevil", "🌽👻🍑", "ｎｕｄｅｓ", "x\u200by"]
+
+
+def inputs() -> list[DetectionInput]:
+    w = MemoryWorld()
+    for aid, band in [("kid", AgeBand.CHILD), ("adult", AgeBand.ADULT), ("anon", AgeBand.UNKNOWN)]:
+        w.known[aid] = Account(aid, AgeState(band, AgeBasis.DECLARED))
+    w.links.append(Connection("kid", "adult", ConnectionKind.FRIEND))
+    out = []
+    for kind, fields in FIELDS.items():
+        for owner in ("kid", "adult", "anon"):
+            obj = ContentObject(f"{owner}-{kind}", ObjectKind(kind), owner)
+            w.objects[obj.id] = obj
+            for field, ftype in fields.items():
+                for actor in ("kid", "adult", "anon"):
+                    for text in TEXTS if ftype.value == "text" else [None]:
+                        change = Change("c", actor, obj.id, field, text, ("kid", "anon"))
+                        out.append(DetectionInput(change, obj, ftype, resolve_parties(w, change, obj, NOW.date()), NOW))
+    return out
+
+
+INPUTS = inputs()
+
+
+@pytest.fixture(params=default_detectors(), ids=lambda d: d.name)
+def detector(request: pytest.FixtureRequest) -> Detector:
+    d: Detector = request.param
+    return d
+
+
+def test_declares_itself(detector: Detector) -> None:
+    assert isinstance(detector, Detector)
+    assert detector.name and detector.name.isidentifier()
+    assert detector.version
+    assert detector.reads and detector.reads <= {"text", "image", "parties"}
+    assert detector.emits
+    for label in detector.emits:
+        assert label.startswith(detector.name + "."), f"label {label} must start with {detector.name}."
+
+
+def test_signals_are_well_formed_deterministic_and_fast(detector: Detector) -> None:
+    emitted: set[str] = set()
+    for inp in INPUTS:
+        if not detector.applies(inp):
+            continue
+        started = time.perf_counter()
+        signals = list(detector.detect(inp))
+        assert time.perf_counter() - started < 1.0, "a detector must answer in bounded time"
+        assert signals == list(detector.detect(inp)), "same input, same signals"
+        for s in signals:
+            assert s.label in detector.emits
+            assert s.category is detector.emits[s.label]
+            assert (s.detector, s.detector_version) == (detector.name, detector.version)
+            assert 0.0 <= s.score <= 1.0
+            json.dumps(s.as_dict())  # stored and shown to moderators: must be JSON
+            emitted.add(s.label)
+    assert emitted == set(detector.emits), f"never emitted: {set(detector.emits) - emitted}"
+
+
+def test_run_detectors_only_runs_what_applies() -> None:
+    class TextOnly(Detector):
+        name = "probe"
+        version = "1"
+        reads = frozenset({"text"})
+        emits = {}  # noqa: RUF012
+
+        def detect(self, inp: DetectionInput) -> list:  # type: ignore[type-arg]
+            raise AssertionError("must not run on image fields")
+
+    image_inputs = [i for i in INPUTS if i.field_type.value == "image"]
+    assert image_inputs
+    assert run_detectors([TextOnly()], image_inputs[0]) == []
