@@ -1,7 +1,7 @@
 """Throughput and latency of the synchronous check (`POST /v1/checks`) on a running server.
 
-Starts `tutela serve` on the embedded SQLite store (or TUTELA_DATABASE_URL's PostgreSQL with
---database-url), seeds a world of children, teens, adults and unknown-age accounts with
+Starts `tutela serve` on the embedded SQLite store (or the PostgreSQL database named by
+--database-url; TUTELA_DATABASE_URL is not read), seeds a world of children, teens, adults and unknown-age accounts with
 friendships and playlists, then drives it over loopback from a separate load-generator
 process (aiohttp on uvloop; httpx's client spent a whole core at 480/s and measured itself):
 

@@ -155,3 +155,30 @@ def test_settings_lists_every_variable(env: dict[str, str]) -> None:
     out = tutela(env, "settings").stdout
     for name in ("TUTELA_DATABASE_URL", "TUTELA_POLICY", "TUTELA_MAX_BODY_BYTES", "TUTELA_KEY_CACHE_SECONDS"):
         assert name in out
+
+
+@pytest.mark.parametrize("args", [("keys", "list"), ("keys", "revoke", "abc"), ("policy", "replay", str(default_policy_path()))])
+def test_commands_on_an_unmigrated_database_say_what_to_do(env: dict[str, str], args: tuple[str, ...]) -> None:
+    r = tutela(env, *args, check=False)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "run `tutela db upgrade` first" in " ".join(r.stderr.split())
+
+
+def test_an_unreachable_database_is_one_clear_line() -> None:
+    env = env_for("postgresql://nobody@127.0.0.1:1/none")
+    r = tutela(env, "keys", "list", check=False)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "cannot use the database at postgresql+psycopg://nobody@127.0.0.1:1/none" in " ".join(r.stderr.split())
+
+
+def test_policy_test_files_take_birth_dates(tmp_path: Path, env: dict[str, str]) -> None:
+    f = tmp_path / "ages.yaml"
+    f.write_text(
+        "accounts:\n  kid: {birth_date: '2015-06-01'}\n  adult: {birth_date: 1990-01-01}\n"
+        "objects:\n  l: {kind: playlist, owner: kid}\n"
+        "cases:\n  - change: {actor: adult, object: l, field: title, text: hi}\n    expect: {verdict: block}\n"
+    )
+    assert tutela(env, "policy", "test", str(f)).returncode == 0
+    f.write_text(f.read_text().replace("{birth_date: '2015-06-01'}", "{band: adult, birth_date: '2015-06-01'}"))
+    r = tutela(env, "policy", "test", str(f), check=False)
+    assert r.returncode == 1 and "contradicts birth_date 2015-06-01 (child)" in r.stderr

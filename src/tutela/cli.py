@@ -49,6 +49,23 @@ def _database() -> Database:
     return Database(_settings().database_url)
 
 
+def _migrated_database() -> Database:
+    """The configured database, refused with one clear line when unreachable or behind."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tutela.store.migrate import SchemaOutOfDate, require_current
+
+    db = _database()
+    try:
+        require_current(db)
+    except SchemaOutOfDate as e:
+        raise _fail(str(e)) from None
+    except SQLAlchemyError as e:
+        where = db.engine.url.render_as_string(hide_password=True)
+        raise _fail(f"cannot use the database at {where}: {e.__class__.__name__}: {e.args[0] if e.args else e}") from None
+    return db
+
+
 def _policy(path: Path | None) -> Policy:
     from tutela.policy import PolicyError, default_policy_path, load_policy
 
@@ -80,8 +97,9 @@ def serve(
     logs.configure(settings.log_level, settings.log_json)
     if workers > 1 and settings.database_url.startswith("sqlite"):
         raise _fail("SQLite serves one process: use --workers 1, or PostgreSQL via TUTELA_DATABASE_URL")
+    _migrated_database()  # fail here, readably, rather than inside a worker
     try:
-        create_app(settings)  # fail here, readably, rather than inside a worker
+        create_app(settings)
     except (SchemaOutOfDate, PolicyError) as e:
         raise _fail(str(e)) from None
     uvicorn.run(
@@ -132,18 +150,12 @@ def keys_create(
 ) -> None:
     """Create an API key and print it. It is shown once and stored only as a hash."""
     from tutela.api.auth import Scope, create_key
-    from tutela.store.migrate import SchemaOutOfDate, require_current
 
     try:
         scopes = [Scope(s) for s in scope]
     except ValueError:
         raise _fail(f"scopes must be among {', '.join(s.value for s in Scope)}; got {', '.join(scope)}") from None
-    db = _database()
-    try:
-        require_current(db)
-    except SchemaOutOfDate as e:
-        raise _fail(str(e)) from None
-    key = create_key(db, name, scopes)
+    key = create_key(_migrated_database(), name, scopes)
     err.print(f"created key for {name!r} with scopes {', '.join(scope)}; store it now, it is not shown again:")
     print(key)
 
@@ -153,7 +165,7 @@ def keys_list() -> None:
     """List keys (prefix, name, scopes; never the secret)."""
     from tutela.store import repo
 
-    with _database().read() as conn:
+    with _migrated_database().read() as conn:
         keys = repo.list_keys(conn)
     table = Table("prefix", "name", "scopes", "created", "revoked")
     for k in keys:
@@ -172,7 +184,7 @@ def keys_revoke(prefix: str) -> None:
     """Revoke a key by its prefix (the part after tut_)."""
     from tutela.store import repo
 
-    with _database().write() as conn:
+    with _migrated_database().write() as conn:
         if not repo.revoke_key(conn, prefix, dt.datetime.now(dt.UTC)):
             raise _fail(f"no active key with prefix {prefix!r}; see `tutela keys list`")
     out.print(f"revoked {prefix}")
@@ -242,19 +254,24 @@ def policy_replay(file: Path, limit: Annotated[int, typer.Option(help="How many 
     from tutela.store import repo
 
     policy = _policy(file)
-    with _database().read() as conn:
+    with _migrated_database().read() as conn:
         rows = repo.iter_decision_inputs(conn, limit)
     moves: Counter[tuple[str, str]] = Counter()
     examples: dict[tuple[str, str], str] = {}
+    errors: Counter[str] = Counter()
     for row in rows:
-        new = policy.evaluate(row.inputs).verdict.value
+        evaluation = policy.evaluate(row.inputs)
+        new = evaluation.verdict.value
         moves[(row.verdict, new)] += 1
         examples.setdefault((row.verdict, new), row.id)
+        errors.update(e.rule for e in evaluation.errors)
     table = Table("stored verdict", "under " + policy.version, "decisions", "example", title=f"replay of {len(rows)} decisions")
     for (old, new), n in sorted(moves.items(), key=lambda kv: -kv[1]):
         style = "" if old == new else "bold yellow"
         table.add_row(old, new, str(n), examples[(old, new)], style=style)
     out.print(table)
+    for rule, n in errors.most_common():
+        err.print(f"[red]rule {rule} failed to evaluate on {n} decision(s)[/]: it counts as not fired there")
 
 
 # ---- check ----------------------------------------------------------------------------------
@@ -276,14 +293,9 @@ def check_one(
     from tutela.detection import default_detectors
     from tutela.model import Change
     from tutela.store import repo
-    from tutela.store.migrate import SchemaOutOfDate, require_current
 
     loaded = _policy(policy)
-    db = _database()
-    try:
-        require_current(db)
-    except SchemaOutOfDate as e:
-        raise _fail(str(e)) from None
+    db = _migrated_database()
     change = Change("cli-check", actor, obj, field, text, tuple(tag or ()))
     with db.read() as conn:
         try:

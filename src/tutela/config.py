@@ -63,7 +63,7 @@ class Settings:
 
 
 SETTINGS_DOC = [
-    ("TUTELA_DATABASE_URL", "sqlite:///./var/tutela.db", "SQLite file or postgresql://user@host/db"),
+    ("TUTELA_DATABASE_URL", "sqlite:///<working directory>/var/tutela.db", "SQLite file or postgresql://user@host/db"),
     ("TUTELA_POLICY", "(packaged default-child-safety)", "path of the policy YAML file to enforce"),
     ("TUTELA_HOST", "127.0.0.1", "address `tutela serve` listens on"),
     ("TUTELA_PORT", "8000", "port `tutela serve` listens on"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from support import Api, Server, uid
+from tutela.model import Account, AgeBand, AgeBasis, AgeState
+from tutela.store import Database, repo
 
 
 def test_account_age_from_a_birth_date(api: Api) -> None:
@@ -51,3 +53,15 @@ def test_objects_round_trip(api: Api, server: Server) -> None:
         {"title": "Nude - Radiohead"},
     )
     assert api.playlist(pid, owner).status_code == 200
+
+
+def test_reading_an_account_gives_the_band_as_of_today(api: Api, db: Database) -> None:
+    # Stored years ago as a teen; the birth date says they are an adult now.
+    aid = uid("grown")
+    then = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
+    with db.write() as conn:
+        repo.upsert_account(
+            conn, Account(aid, AgeState(AgeBand.TEEN, AgeBasis.DECLARED, 0.5, "signup", then, dt.date(2000, 1, 1))), then
+        )
+    age = api.http.get(f"/v1/accounts/{aid}").json()["age"]
+    assert (age["band"], age["basis"], age["birth_date"]) == ("adult", "declared", "2000-01-01")

@@ -81,3 +81,10 @@ def test_a_rule_failing_at_runtime_is_recorded_and_does_not_fire() -> None:
     assert ev.verdict is Verdict.ALLOW
     assert [e.rule for e in ev.errors] == ["fails-at-runtime"]
     assert "divide" in ev.errors[0].error.lower() or "zero" in ev.errors[0].error.lower()
+
+
+def test_a_broken_evidence_list_does_not_undo_a_rule_that_fired() -> None:
+    text = POLICY.replace("evidence: '[change.text]'", "evidence: '[change.text, size(signals) / (2 - size(signals))]'")
+    ev = parse_policy(text).evaluate(inputs("forbidden", signals=2))
+    assert ev.verdict is Verdict.BLOCK and "block-word" in [h.rule for h in ev.hits]
+    assert any(e.rule == "block-word" and e.error.startswith("evidence:") for e in ev.errors)

@@ -139,3 +139,8 @@ def test_multiline_conditions_report_the_key_line() -> None:
         """
     )
     assert problems(text) == ["line 9: when of rule 'r1': actor has no field 'is_ownr'; did you mean 'is_owner'?"]
+
+
+def test_macros_on_computed_lists_are_accepted() -> None:
+    for when in ("signals.map(s, s.score).exists(x, x > 0.5)", "tagged.filter(t, t.protected).all(p, p.minor)"):
+        assert parse_policy(policy(rule(when=when))).rules

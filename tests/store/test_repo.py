@@ -159,3 +159,15 @@ def test_replay_reads_the_newest_decisions_first(db: Database) -> None:
     order = [r.id for r in rows]
     assert order.index(second.id) < order.index(first.id)
     assert POLICY.evaluate(rows[order.index(second.id)].inputs).verdict is Verdict.BLOCK
+
+
+def test_contact_is_recorded_only_with_protected_accounts(db: Database) -> None:
+    ids = make_world(db)
+    change = Change(uid("chg"), ids["friend"], ids["list"], "title", "x", (ids["stranger"],))
+    with db.read() as conn:
+        outcome = evaluate_change(repo.StoreWorld(conn), change, POLICY, default_detectors(), NOW)
+    with db.write() as conn:
+        repo.record_decision(conn, outcome, "sha", NOW)
+    with db.read() as conn:
+        events = repo.contact_events_of(conn, ids["friend"])
+    assert [(e["target"], e["role"], e["connected"]) for e in events] == [(ids["kid"], "owner", True)]

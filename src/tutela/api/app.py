@@ -23,8 +23,8 @@ from tutela.store.migrate import require_current
 DESCRIPTION = """\
 Tutela answers one question before a platform publishes anything a user wrote or uploaded:
 **may this change be published?** Mirror accounts (with their age state), connections and
-content objects, then `POST /v1/checks` each proposed change. Every endpoint under /v1 needs an
-API key: `Authorization: Bearer tut_...` (create one with `tutela keys create`). Errors are
+content objects, then `POST /v1/checks` each proposed change. Every endpoint under /v1 (but this OpenAPI
+document) needs an API key: `Authorization: Bearer tut_...` (create one with `tutela keys create`). Errors are
 RFC 9457 problem details.
 """
 

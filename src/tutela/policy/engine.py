@@ -70,13 +70,19 @@ class Policy:
                 fired = rule.when.execute(context)
                 if not isinstance(fired, bool):
                     raise TypeError(f"condition returned {type(fired).__name__}, not bool")
-                if not fired:
-                    continue
-                evidence = rule.evidence.execute(context) if rule.evidence is not None else []
             except Exception as e:  # a rule's runtime error must not fail the check
                 log.warning("rule %s failed to evaluate: %s", rule.id, e)
                 errors.append(RuleError(rule.id, f"{type(e).__name__}: {e}"))
                 continue
+            if not fired:
+                continue
+            evidence: Any = []
+            if rule.evidence is not None:
+                try:
+                    evidence = rule.evidence.execute(context)
+                except Exception as e:  # the rule fired: a broken evidence list must not undo that
+                    log.warning("evidence of rule %s failed to evaluate: %s", rule.id, e)
+                    errors.append(RuleError(rule.id, f"evidence: {type(e).__name__}: {e}"))
             hit = RuleHit(
                 rule=rule.id,
                 verdict=rule.verdict,

@@ -238,6 +238,7 @@ _STRING = re.compile(
 )
 _CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)(\s*\()?")
 _BINDING = re.compile(r"([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)\s*\.\s*(?:" + "|".join(MACROS) + r")\s*\(\s*([A-Za-z_]\w*)\s*,")
+_ANY_BINDING = re.compile(r"\.\s*(?:" + "|".join(MACROS) + r")\s*\(\s*([A-Za-z_]\w*)\s*,")
 _WORDS = {"true", "false", "null", "in"}
 
 
@@ -245,7 +246,8 @@ def check_paths(source: str) -> list[str]:
     """Check every field a CEL expression reads against INPUTS: `actor.agee.band` is caught
     here, at load, with the names that would have been right."""
     code = _STRING.sub('""', source)
-    bound: dict[str, Type | None] = {}
+    # Every comprehension variable, whatever its list; typed where the list is an input path.
+    bound: dict[str, Type | None] = {m.group(1): None for m in _ANY_BINDING.finditer(code)}
     for m in _BINDING.finditer(code):
         t = _resolve(_segments(m.group(1)), bound)
         bound[m.group(2)] = t.item if isinstance(t, Type) and t.kind == "list" else None

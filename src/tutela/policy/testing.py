@@ -48,6 +48,7 @@ from tutela.model import (
     ContentObject,
     ObjectKind,
     Visibility,
+    band_for_birth_date,
 )
 from tutela.policy.engine import Policy
 
@@ -108,15 +109,31 @@ def _enum(where: str, enum: Any, value: Any) -> Any:
         raise TestFileError(f"{where}: {value!r} is not one of {', '.join(e.value for e in enum)}") from None
 
 
-def parse_world(doc: dict[str, Any]) -> MemoryWorld:
+def _date(where: str, value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise TestFileError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def parse_world(doc: dict[str, Any], today: dt.date) -> MemoryWorld:
     world = MemoryWorld()
     for aid, spec in (doc.get("accounts") or {}).items():
         spec = _keys(f"account {aid}", spec or {}, {"band", "basis", "confidence", "birth_date"})
+        birth = _date(f"account {aid} birth_date", spec.get("birth_date"))
+        band = _enum(f"account {aid} band", AgeBand, spec.get("band", "unknown"))
+        if birth is not None:
+            derived = band_for_birth_date(birth, today)
+            if "band" in spec and band is not derived:
+                raise TestFileError(f"account {aid}: band {band.value} contradicts birth_date {birth} ({derived.value})")
+            band = derived
         age = AgeState(
-            band=_enum(f"account {aid} band", AgeBand, spec.get("band", "unknown")),
+            band=band,
             basis=_enum(f"account {aid} basis", AgeBasis, spec.get("basis", "unknown")),
             confidence=float(spec.get("confidence", 0.0)),
-            birth_date=spec.get("birth_date"),
+            birth_date=birth,
         )
         world.known[str(aid)] = Account(str(aid), age)
     for i, spec in enumerate(doc.get("connections") or []):
@@ -150,7 +167,7 @@ def load_test_file(path: str | Path) -> tuple[MemoryWorld, list[dict[str, Any]]]
     cases = doc["cases"]
     if not isinstance(cases, list) or not cases:
         raise TestFileError(f"{path}: cases must be a non-empty list")
-    return parse_world(doc), cases
+    return parse_world(doc, dt.datetime.now(dt.UTC).date()), cases
 
 
 def run_cases(

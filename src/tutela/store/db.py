@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",  # durable across process crashes; WAL keeps it consistent
+    "PRAGMA synchronous=FULL",  # an acknowledged check survives power loss, not only a process crash
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",  # another process (the CLI) holding the write lock
     "PRAGMA wal_autocheckpoint=0",  # checkpoints run off the request path: see Checkpointer

@@ -38,6 +38,23 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def schema_is_behind(current: str | None) -> bool:
+    """True when the database lacks migrations this code needs. A revision this code does not
+    know is newer (applied by a later release during a rolling deploy): migrations only add
+    what older code can ignore, so that counts as current."""
+    head = head_revision()
+    if current == head:
+        return False
+    if current is None:
+        return True
+    script = ScriptDirectory(str(MIGRATIONS))
+    try:
+        script.get_revision(current)
+    except Exception:
+        return False  # unknown here: newer than this code
+    return True
+
+
 class SchemaOutOfDate(RuntimeError):
     pass
 
@@ -45,7 +62,7 @@ class SchemaOutOfDate(RuntimeError):
 def require_current(db: Database) -> None:
     """Refuse to serve from a database the code does not match."""
     current, head = current_revision(db.engine), head_revision()
-    if current != head:
+    if schema_is_behind(current):
         raise SchemaOutOfDate(
             f"the database at {db.engine.url.render_as_string(hide_password=True)} is at schema revision "
             f"{current or '(empty)'} but this version of Tutela needs {head}: run `tutela db upgrade` first"

@@ -170,10 +170,10 @@ class StoredObject:
 
 
 def get_object(conn: Connection, object_id: str) -> StoredObject | None:
-    row = conn.execute(select(t.objects).where(t.objects.c.id == object_id)).first()
+    row = conn.execute(_OBJECT, {"id": object_id}).first()
     if row is None:
         return None
-    collab = conn.scalars(select(t.collaborators.c.account_id).where(t.collaborators.c.object_id == object_id)).all()
+    collab = conn.scalars(_COLLABORATORS, {"id": object_id}).all()
     obj = ContentObject(
         id=row.id,
         kind=ObjectKind(row.kind),
@@ -306,7 +306,7 @@ def record_decision(conn: Connection, outcome: Outcome, request_sha256: str, now
         },
     )
     if Followup.RECORD_CONTACT in ev.followups:
-        reached = outcome.parties.reached()
+        reached = [(role, party) for role, party in outcome.parties.reached() if party.protected]
         if reached:
             conn.execute(
                 _INSERT_CONTACT,

@@ -35,7 +35,7 @@ def _out(svc: Services, account_id: str) -> AccountOut:
         stamps = repo.account_timestamps(conn, account_id)
     if account is None or stamps is None:
         raise unknown_account(account_id)
-    age = account.age
+    age = account.age.current(utcnow().date())  # a birth date moves the band on birthdays
     return AccountOut(
         id=account.id,
         age=AgeOut(

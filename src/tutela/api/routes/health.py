@@ -11,7 +11,7 @@ from sqlalchemy import text
 from tutela.api.deps import Services, blocking, services
 from tutela.api.problems import ProblemError
 from tutela.api.schemas import Health
-from tutela.store.migrate import current_revision, head_revision
+from tutela.store.migrate import current_revision, head_revision, schema_is_behind
 
 router = APIRouter(tags=["health"])
 
@@ -30,7 +30,7 @@ def readyz(svc: Annotated[Services, Depends(services)]) -> Health:
         revision = current_revision(svc.db.engine)
     except Exception as e:
         raise ProblemError(503, "not-ready", "Not ready", f"the database is unreachable: {type(e).__name__}: {e}") from None
-    if revision != head_revision():
+    if schema_is_behind(revision):
         raise ProblemError(
             503, "not-ready", "Not ready", f"database schema is {revision}, needs {head_revision()}: run `tutela db upgrade`"
         )
