@@ -182,3 +182,21 @@ def test_policy_test_files_take_birth_dates(tmp_path: Path, env: dict[str, str])
     f.write_text(f.read_text().replace("{birth_date: '2015-06-01'}", "{band: adult, birth_date: '2015-06-01'}"))
     r = tutela(env, "policy", "test", str(f), check=False)
     assert r.returncode == 1 and "contradicts birth_date 2015-06-01 (child)" in r.stderr
+
+
+def test_the_cli_works_on_both_databases(database_url: str) -> None:
+    env = env_for(database_url)
+    assert "is at revision 0001" in tutela(env, "db", "upgrade").stdout
+    key = tutela(env, "keys", "create", "--name", uid("both"), "--scope", "platform").stdout.strip()
+    prefix = key.split("_")[1]
+    assert prefix in tutela(env, "keys", "list").stdout
+    kid, stranger, pid = uid("kid"), uid("stranger"), uid("list")
+    db = Database(database_url)
+    with db.write() as conn:
+        repo.upsert_account(conn, Account(kid, AgeState(AgeBand.CHILD, AgeBasis.DECLARED)), NOW)
+        repo.upsert_account(conn, Account(stranger, AgeState(AgeBand.ADULT, AgeBasis.DECLARED)), NOW)
+        repo.upsert_object(conn, ContentObject(pid, ObjectKind.PLAYLIST, kid), {}, NOW)
+    db.dispose()
+    out = " ".join(tutela(env, "check", "--actor", stranger, "--object", pid, "--field", "title", "--text", "hi").stdout.split())
+    assert "verdict: block" in out and "stranger-edits-protected-object" in out
+    assert "revoked" in tutela(env, "keys", "revoke", prefix).stdout
