@@ -26,6 +26,7 @@ import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,8 @@ from typing import Any
 import aiohttp
 import httpx
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _server import running_server
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from support import running_server  # the same real server the API tests start
 
 BANDS = ["child"] * 3 + ["teen"] * 2 + ["adult"] * 4 + ["unknown"]
 
@@ -189,11 +190,15 @@ def main() -> None:
     from rich.table import Table
 
     rng = random.Random(0)
-    with running_server(args.database_url) as server:
-        world = seed(server.url, server.headers(), args.accounts, rng)
-        run_load("closed", server.url, server.headers(), world, 4, 2.0)  # warm-up
-        closed = run_load("closed", server.url, server.headers(), world, args.concurrency, args.duration)
-        opened = run_load("open", server.url, server.headers(), world, args.rate, args.duration)
+    with (
+        tempfile.TemporaryDirectory(prefix="tutela-bench-") as tmp,
+        running_server(args.database_url or f"sqlite:///{tmp}/bench.db") as server,
+    ):
+        headers = {"Authorization": f"Bearer {server.keys['platform']}"}
+        world = seed(server.url, headers, args.accounts, rng)
+        run_load("closed", server.url, headers, world, 4, 2.0)  # warm-up
+        closed = run_load("closed", server.url, headers, world, args.concurrency, args.duration)
+        opened = run_load("open", server.url, headers, world, args.rate, args.duration)
         store = "PostgreSQL" if args.database_url else "SQLite (embedded)"
 
     table = Table(title=f"POST /v1/checks, default policy, {store}, {os.cpu_count()} cores, load from a separate process")
