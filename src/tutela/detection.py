@@ -75,5 +75,6 @@ def run_detectors(detectors: Iterable[Detector], inp: DetectionInput) -> list[Si
 def default_detectors() -> list[Detector]:
     """The detectors the service runs on every check, in order."""
     from tutela.contact import ContactDetector
+    from tutela.text.detector import TextDetector
 
-    return [ContactDetector()]
+    return [ContactDetector(), TextDetector()]

@@ -1,0 +1,111 @@
+"""The text detector: every text field of a change, through normalisation, the lexicon and the
+patterns, as signals with the original characters as evidence. It decides nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import ClassVar
+
+from tutela.detection import DetectionInput, Detector
+from tutela.model import Category, Signal
+from tutela.text.lexicon import Lexicon, Match, default_lexicon
+from tutela.text.normalise import Normalised, normalise
+from tutela.text.patterns import claimed_ages, contact_details
+
+LEXICON_LABELS: dict[str, Category] = {
+    "text.image_request": Category.SOLICITATION,
+    "text.sexual_proposition": Category.SOLICITATION,
+    "text.sexual_advertisement": Category.SEXUAL_CONTENT,
+    "text.csam_seeking": Category.CSAM,
+    "text.contact_exchange": Category.GROOMING,
+    "text.age_probing": Category.GROOMING,
+    "text.location_probing": Category.GROOMING,
+    "text.secrecy": Category.GROOMING,
+    "text.meeting_request": Category.GROOMING,
+    "text.flattery_maturity": Category.GROOMING,
+}
+SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|youre|you're|ya|yall)\b")
+IMPERATIVE = re.compile(
+    r"^(?:pls |please )?(?:send|show|add|text|dm|message|meet|tell|call|come|give|follow|hmu|let me|snap|facetime)\b"
+)
+
+
+class TextDetector(Detector):
+    """Solicitation, grooming, sexual advertising, CSAM-seeking, contact details and claimed
+    ages in any text field, through the evasions people use (see tutela.text.normalise)."""
+
+    name = "text"
+    version = "1"
+    reads = frozenset({"text"})
+    emits: ClassVar[Mapping[str, Category]] = {
+        **LEXICON_LABELS,
+        "text.contact_detail": Category.GROOMING,
+        "text.self_claimed_age": Category.IMPERSONATION,
+        "text.directed": Category.OTHER,
+    }
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or default_lexicon()
+
+    def applies(self, inp: DetectionInput) -> bool:
+        return bool(inp.change.text and inp.change.text.strip())
+
+    def detect(self, inp: DetectionInput) -> list[Signal]:
+        assert inp.change.text is not None
+        return self.signals_for(inp.change.text)
+
+    def signals_for(self, text: str) -> list[Signal]:
+        normalised = normalise(text)
+        signals: list[Signal] = []
+        by_label: dict[str, list[Match]] = {}
+        for m in self.lexicon.find(normalised):
+            by_label.setdefault(f"text.{m.category}", []).append(m)
+        for label, matches in sorted(by_label.items()):
+            miss = 1.0
+            for m in matches:
+                miss *= 1.0 - m.weight
+            signals.append(
+                self.signal(
+                    label,
+                    round(1.0 - miss, 4),
+                    spans=[list(m.span) for m in matches],
+                    matched=[m.matched for m in matches],
+                    phrases=sorted({m.phrase for m in matches}),
+                    forms=sorted({m.form for m in matches}),
+                )
+            )
+        details = contact_details(normalised)
+        if details:
+            signals.append(
+                self.signal(
+                    "text.contact_detail", 0.9, kinds=sorted({d.kind for d in details}), spans=[list(d.span) for d in details]
+                )
+            )
+        ages = claimed_ages(normalised)
+        if ages:
+            youngest = min(int(a.value) for a in ages)
+            signals.append(
+                self.signal(
+                    "text.self_claimed_age",
+                    0.9,
+                    age=youngest,
+                    ages=sorted({int(a.value) for a in ages}),
+                    spans=[list(a.span) for a in ages],
+                )
+            )
+        cues = directed_cues(normalised)
+        if cues:
+            signals.append(self.signal("text.directed", 1.0, cues=cues))
+        return signals
+
+
+def directed_cues(normalised: Normalised) -> list[str]:
+    """Why the text reads as addressed to someone: second person, or an imperative."""
+    form = normalised.form("algospeak") or normalised.forms[0]
+    cues = []
+    if SECOND_PERSON.search(form.text):
+        cues.append("second_person")
+    if IMPERATIVE.search(form.text):
+        cues.append("imperative")
+    return cues

@@ -1,0 +1,102 @@
+"""The lexicon and the text detector: phrases through evasions, with evidence in the original."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutela.text.detector import TextDetector
+from tutela.text.lexicon import Lexicon, expand, squeeze
+
+DETECTOR = TextDetector()
+
+
+def labels(text: str) -> set[str]:
+    return {s.label for s in DETECTOR.signals_for(text)}
+
+
+def test_phrase_syntax() -> None:
+    assert expand("send [me] {pic|photo}") == ["send me photo", "send me pic", "send photo", "send pic"]
+    assert expand("[a] [b]") == ["a", "a b", "b"]
+    assert squeeze("address book") == "adres bok"
+
+
+def test_a_lexicon_is_data() -> None:
+    lex = Lexicon.load("categories:\n  demo:\n    weight: 0.5\n    phrases: ['{blue|red} moon']\n")
+    from tutela.text import normalise
+
+    [m] = lex.find(normalise("a R3D m00n rising"))
+    assert (m.category, m.matched, m.weight) == ("demo", "red mon", 0.5)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("s3nd m3 a p1c", "text.image_request"),
+        ("can u turn ur cam on", "text.image_request"),
+        ("show a good view", "text.image_request"),
+        ("ｓｈｏｗ ｍｅ ｙｏｕｒｓｅｌｆ", "text.image_request"),
+        ("wanna be my gf", "text.sexual_proposition"),
+        ("n u d e s in bio", "text.sexual_advertisement"),
+        ("🌽 links 4 free", "text.sexual_advertisement"),
+        ("selling spicy pics", "text.sexual_advertisement"),
+        ("add me on 👻", "text.contact_exchange"),
+        ("whats ur snap", "text.contact_exchange"),
+        ("hmu on disc0rd", "text.contact_exchange"),
+        ("how old r u", "text.age_probing"),
+        ("wat grade r u in", "text.age_probing"),
+        ("r u home alone", "text.location_probing"),
+        ("what school do u go to", "text.location_probing"),
+        ("dont tell ur mum ok", "text.secrecy"),
+        ("this is our little secret", "text.secrecy"),
+        ("wanna meet up this weekend", "text.meeting_request"),
+        ("ur so mature for ur age", "text.flattery_maturity"),
+        ("email me at jake dot smith at gmail dot com", "text.contact_detail"),
+        ("07700 900 123 call me", "text.contact_detail"),
+        ("im 12 too", "text.self_claimed_age"),
+        ("12yo boy here", "text.self_claimed_age"),
+    ],
+)
+def test_phrases_are_found_through_evasions(text: str, label: str) -> None:
+    assert label in labels(text)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Sex on Fire",
+        "Nude",
+        "Teenage Dirtbag",
+        "Call Me Maybe",
+        "...Baby One More Time",
+        "Come Over",
+        "Text Me Merry Christmas",
+        "Pictures of You",
+        "Don't Tell Me",
+        "Secrets",
+        "Sexy Boy",
+        "How You Remind Me",
+        "22",
+        "Hotline Bling",
+        "Snap Out of It",
+    ],
+)
+def test_song_titles_raise_no_harm_signal(title: str) -> None:
+    assert labels(title) - {"text.directed"} == set()
+
+
+def test_evidence_points_at_what_was_typed() -> None:
+    text = "hey s e n d  m e  a  p i c ok"
+    [signal] = [s for s in DETECTOR.signals_for(text) if s.label == "text.image_request"]
+    [[start, end]] = signal.evidence["spans"]
+    assert text[start:end] == "s e n d  m e  a  p i c"
+
+
+def test_claimed_age_is_a_number() -> None:
+    [signal] = [s for s in DETECTOR.signals_for("hi im 12 and im twelve") if s.label == "text.self_claimed_age"]
+    assert signal.evidence["age"] == 12 and signal.evidence["ages"] == [12]
+
+
+def test_scores_rise_with_more_evidence() -> None:
+    one = {s.label: s.score for s in DETECTOR.signals_for("send me a pic")}
+    two = {s.label: s.score for s in DETECTOR.signals_for("send me a pic, take a selfie of yourself")}
+    assert two["text.image_request"] > one["text.image_request"]
