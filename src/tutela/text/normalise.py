@@ -43,7 +43,7 @@ from ruamel.yaml import YAML
 MAX_CHARS = 20_000
 SEPARATORS = frozenset(" .-_*|/\\·•~+,:;'\"`^")  # between spaced-out letters
 LEET_COMMON = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "$": "s", "@": "a", "€": "e", "£": "l"}
-LEET_I = {**LEET_COMMON, "1": "i", "!": "i", "|": "i", "v": "u"}
+LEET_I = {**LEET_COMMON, "1": "i", "!": "i", "|": "i"}
 LEET_L = {**LEET_COMMON, "1": "l", "!": "i", "|": "l"}
 _INVISIBLE_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Cc", "Co", "Cn", "Cs"})
 
@@ -202,15 +202,9 @@ def _leet(chars: list[Char], table: dict[str, str]) -> list[Char]:
             continue
         for k in range(m.start(), m.end()):
             c = out[k][0]
-            if c in table and (c.isalpha() is False or c == "v"):
-                if c == "v" and not _inside_word(text, k):
-                    continue
+            if c in table:
                 out[k] = (table[c], out[k][1], out[k][2])
     return _squeeze(out)
-
-
-def _inside_word(text: str, k: int) -> bool:
-    return 0 < k < len(text) - 1 and text[k - 1].isalpha() and text[k + 1].isalpha()
 
 
 _TOKEN = re.compile(r"[^\s]+")
@@ -258,22 +252,49 @@ def _algospeak_form(chars: list[Char]) -> list[Char]:
     return out
 
 
+_SPACED = re.compile(r"(?:^|[^a-z0-9])[a-z0-9](?:[^a-z0-9\s]|\s)+[a-z0-9](?:[^a-z0-9\s]|\s)+[a-z0-9](?:$|[^a-z0-9])")
+_REPEAT = re.compile(r"([a-z])\1")
+_LEETISH = re.compile(r"[a-z][0-9$@!|€£]|[0-9$@!|€£][a-z]")
+_WORDS = re.compile(r"[a-z0-9/]+")
+
+
+def _needs_joining(text: str) -> bool:
+    return bool(_REPEAT.search(text) or _SPACED.search(text))
+
+
+def _needs_algospeak(text: str) -> bool:
+    table = _algospeak()
+    return any(w in table["words"] for w in _WORDS.findall(text)) or any(ch in table["emoji"] for ch in text if not ch.isascii())
+
+
+def _plain_fast(text: str) -> list[Char] | None:
+    """Printable ASCII with single spaces maps one to one: no per-character work."""
+    if text.isascii() and text.isprintable() and "  " not in text and text == text.strip():
+        return [(c, i, i + 1) for i, c in enumerate(text.lower())]
+    return None
+
+
 def normalise(text: str) -> Normalised:
     truncated = len(text) > MAX_CHARS
     source = text[:MAX_CHARS]
-    plain = _plain(source)
-    joined = _joined(plain)
-    leet = _leet(joined, LEET_I)
-    stages = [
-        ("plain", plain),
-        ("joined", joined),
-        ("leet", leet),
-        ("leet_l", _leet(joined, LEET_L)),
-        ("algospeak", _algospeak_form(leet)),
-    ]
+    plain = _plain_fast(source) or _plain(source)
+    plain_text = "".join(c for c, _, _ in plain)
+    # Each later form is built only when the text has something for it to undo.
+    joined = _joined(plain) if _needs_joining(plain_text) else plain
+    joined_text = plain_text if joined is plain else "".join(c for c, _, _ in joined)
+    leetish = bool(_LEETISH.search(joined_text))
+    leet = _leet(joined, LEET_I) if leetish else joined
+    stages = [("plain", plain), ("joined", joined), ("leet", leet)]
+    if leetish:
+        stages.append(("leet_l", _leet(joined, LEET_L)))
+    leet_text = "".join(c for c, _, _ in leet)
+    if _needs_algospeak(leet_text):
+        stages.append(("algospeak", _algospeak_form(leet)))
     forms: list[Form] = []
     seen: set[str] = set()
     for name, chars in stages:
+        if forms and chars is stages[0][1] and name != "plain":
+            continue
         form = Form.of(name, chars)
         if form.text not in seen:
             seen.add(form.text)
