@@ -1,0 +1,63 @@
+"""Speed of the whole text path (normalise, lexicon, patterns: everything the text detector
+does) on one core, beside better-profanity and alt-profanity-check, on the corpus's texts.
+
+Batch: texts per second over every text of the corpus. Single call: p50 and p99 of one text
+at a time (alt-profanity-check is also timed on a batch, the way it is meant to be used).
+
+    .venv/bin/python bench/text_speed.py
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from better_profanity import profanity
+from profanity_check import predict
+from rich.console import Console
+from rich.table import Table
+
+from tutela.text.corpus import examples
+from tutela.text.detector import TextDetector
+
+
+def single_calls(fn: Callable[[str], object], texts: list[str]) -> list[float]:
+    out = []
+    for t in texts:
+        t0 = time.perf_counter()
+        fn(t)
+        out.append(time.perf_counter() - t0)
+    return sorted(out)
+
+
+def main() -> None:
+    texts = [e.text for e in examples()]
+    detector = TextDetector()
+    detector.signals_for("warm up")
+    profanity.contains_profanity("warm up")
+    predict(["warm up"])
+    systems: dict[str, tuple[Callable[[str], object], Callable[[list[str]], object]]] = {
+        "tutela text path": (detector.signals_for, lambda ts: [detector.signals_for(t) for t in ts]),
+        "better-profanity 0.7.0": (profanity.contains_profanity, lambda ts: [profanity.contains_profanity(t) for t in ts]),
+        "alt-profanity-check 1.9.1": (lambda t: predict([t]), predict),
+    }
+    table = Table(title=f"{len(texts)} corpus texts, one core (targets for tutela: >= 2,000 texts/s in batch, p99 <= 5 ms)")
+    for col in ("system", "batch texts/s", "single p50 µs", "single p99 µs", "single max µs"):
+        table.add_column(col, justify="left" if col == "system" else "right")
+    for name, (one, batch) in systems.items():
+        t0 = time.perf_counter()
+        batch(texts)
+        per_second = len(texts) / (time.perf_counter() - t0)
+        lat = single_calls(one, texts[:3000])
+        table.add_row(
+            name,
+            f"{per_second:,.0f}",
+            f"{lat[len(lat) // 2] * 1e6:.0f}",
+            f"{lat[int(len(lat) * 0.99)] * 1e6:.0f}",
+            f"{lat[-1] * 1e6:.0f}",
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
