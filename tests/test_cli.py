@@ -203,3 +203,11 @@ def test_the_cli_works_on_both_databases(database_url: str) -> None:
     out = " ".join(tutela(env, "check", "--actor", stranger, "--object", pid, "--field", "title", "--text", "hi").stdout.split())
     assert "verdict: block" in out and "stranger-edits-protected-object" in out
     assert "revoked" in tutela(env, "keys", "revoke", prefix).stdout
+
+
+def test_text_explain_shows_forms_signals_and_what_was_typed(env: dict[str, str]) -> None:
+    out = " ".join(tutela(env, "text", "explain", "pls s e n d  m e  a  p i c, im 12").stdout.split())
+    assert "joined" in out and "'pls send me a pic, im 12'" in out
+    assert "text.image_request" in out and "'s e n d m e a p i c'" in out.replace("  ", " ")
+    assert "text.self_claimed_age" in out and "'age': 12" in out
+    assert "text.image_request" not in " ".join(tutela(env, "text", "explain", "Sex on Fire").stdout.split())

@@ -22,9 +22,11 @@ app = typer.Typer(help="Tutela: child-safety moderation before publication.", no
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 policy_app = typer.Typer(help="Policies: validate, test, replay.", no_args_is_help=True)
+text_app = typer.Typer(help="Text detection: see what the detector sees.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
+app.add_typer(text_app, name="text")
 
 # Off a terminal (piped, captured by CI) Rich would wrap tables at 80 columns and cut cells.
 out = Console(width=None if sys.stdout.isatty() else 240)
@@ -336,6 +338,32 @@ def print_outcome(outcome: Outcome) -> None:
     out.print(rules)
     for e in ev.errors:
         err.print(f"[red]rule {e.rule} failed to evaluate:[/] {e.error}")
+
+
+# ---- text -----------------------------------------------------------------------------------
+
+
+@text_app.command("explain")
+def text_explain(text: str) -> None:
+    """Show the normalised forms of TEXT, the signals the text detector emits, and which of
+    the characters typed each signal rests on."""
+    from rich.markup import escape
+
+    from tutela.text import normalise
+    from tutela.text.detector import TextDetector
+
+    normalised = normalise(text)
+    forms = Table("form", "text", title="normalised forms" + (" (cut at 20,000 characters)" if normalised.truncated else ""))
+    for form in normalised.forms:
+        forms.add_row(form.name, escape(repr(form.text)))
+    out.print(forms)
+    signals = Table("label", "category", "score", "typed", "details", title="signals")
+    for s in TextDetector().signals_for(text):
+        spans = s.evidence.get("spans", [])
+        typed = ", ".join(repr(text[a:b]) for a, b in spans) if spans else ""
+        details = {k: v for k, v in s.evidence.items() if k not in ("spans",)}
+        signals.add_row(s.label, s.category.value, f"{s.score:.2f}", escape(typed), escape(str(details)))
+    out.print(signals)
 
 
 @app.command("settings")
