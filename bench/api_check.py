@@ -9,9 +9,11 @@ process (aiohttp on uvloop; httpx's client spent a whole core at 480/s and measu
   2. open loop: `--rate` checks/s on a fixed schedule for `--duration` s. Latency is measured
      from each request's scheduled send time, so a stall cannot hide its own queueing.
 
-The mix per check: 40% an adult edits their own playlist (allow), 20% a stranger edits a
-protected account's playlist (block), 20% a friend does (allow, contact recorded), 20% an
-adult retitles their own playlist tagging 1-3 random accounts (mixed verdicts).
+The mix per check: 40% an adult retitles their own playlist (allow), 20% a stranger writes a
+harmful phrasing into a protected account's playlist (block), 20% a friend writes a benign
+text there (allow, contact recorded), 20% an adult retitles their own playlist tagging 1-3
+random accounts (mixed verdicts). Texts are drawn from the labelled corpus (data/text/):
+4,370 distinct benign titles, names and messages, and 4,352 harmful phrasings and evasions.
 
     .venv/bin/python bench/api_check.py                 # defaults: rate 500/s, 20 s each
     .venv/bin/python bench/api_check.py --database-url postgresql://root@127.0.0.1/tutela_bench
@@ -38,6 +40,17 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from support import running_server  # the same real server the API tests start
 
 BANDS = ["child"] * 3 + ["teen"] * 2 + ["adult"] * 4 + ["unknown"]
+
+
+def corpus_texts() -> tuple[list[str], list[str]]:
+    """Real benign texts (song titles, playlist names, messages) and the harmful phrasings,
+    so that the text detector sees thousands of distinct texts, as in real traffic."""
+    from tutela.text.corpus import examples
+
+    rows = list(examples())
+    benign = [e.text for e in rows if not e.harmful]
+    harmful = [e.text for e in rows if e.harmful]
+    return benign, harmful
 
 
 def seed(url: str, headers: dict[str, str], accounts: int, rng: random.Random) -> dict[str, Any]:
@@ -202,6 +215,7 @@ def main() -> None:
     ):
         headers = {"Authorization": f"Bearer {server.keys['platform']}"}
         world = seed(server.url, headers, args.accounts, rng)
+        world["benign"], world["harmful"] = corpus_texts()
         run_load("closed", server.url, headers, world, 4, 2.0)  # warm-up
         closed = run_load("closed", server.url, headers, world, args.concurrency, args.duration)
         opened = run_load("open", server.url, headers, world, args.rate, args.duration)

@@ -24,11 +24,12 @@ from tutela.text.corpus import Example, examples
 from tutela.text.detector import TextDetector
 
 
-def tutela_flags() -> Callable[[list[str]], list[bool]]:
+def tutela_flags(with_classifier: bool) -> Callable[[list[str]], list[bool]]:
     detector = TextDetector()
+    ignored = {"text.directed"} | (set() if with_classifier else {"text.learned_harm"})
 
     def run(texts: list[str]) -> list[bool]:
-        return [any(s.label != "text.directed" for s in detector.signals_for(t)) for t in texts]
+        return [any(s.label not in ignored for s in detector.signals_for(t)) for t in texts]
 
     return run
 
@@ -52,7 +53,8 @@ def main() -> None:
     rows: list[Example] = [e for e in examples() if args.split == "all" or e.split == args.split]
     texts = [e.text for e in rows]
     systems = {
-        "tutela (lexicon + patterns)": tutela_flags(),
+        "tutela (lexicon + patterns)": tutela_flags(with_classifier=False),
+        "tutela (+ classifier)": tutela_flags(with_classifier=True),
         "better-profanity 0.7.0": better_profanity_flags,
         "alt-profanity-check 1.9.1": alt_profanity_check_flags,
     }

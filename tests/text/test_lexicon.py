@@ -80,8 +80,9 @@ def test_phrases_are_found_through_evasions(text: str, label: str) -> None:
         "Snap Out of It",
     ],
 )
-def test_song_titles_raise_no_harm_signal(title: str) -> None:
-    assert labels(title) - {"text.directed"} == set()
+def test_song_titles_raise_no_lexicon_signal(title: str) -> None:
+    # The enforced layer. The classifier runs in shadow and is measured in test_classifier.py.
+    assert labels(title) - {"text.directed", "text.learned_harm"} == set()
 
 
 def test_evidence_points_at_what_was_typed() -> None:

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from tutela.detection import DetectionInput, Detector
 from tutela.model import Category, Signal
+from tutela.text.classifier import TextClassifier, default_classifier
 from tutela.text.lexicon import Lexicon, Match, default_lexicon
 from tutela.text.normalise import Normalised, normalise
 from tutela.text.patterns import claimed_ages, contact_details
@@ -43,10 +44,12 @@ class TextDetector(Detector):
         "text.contact_detail": Category.GROOMING,
         "text.self_claimed_age": Category.IMPERSONATION,
         "text.directed": Category.OTHER,
+        "text.learned_harm": Category.GROOMING,
     }
 
-    def __init__(self, lexicon: Lexicon | None = None) -> None:
+    def __init__(self, lexicon: Lexicon | None = None, classifier: TextClassifier | None = None) -> None:
         self.lexicon = lexicon or default_lexicon()
+        self.classifier = classifier or default_classifier()
 
     def applies(self, inp: DetectionInput) -> bool:
         return bool(inp.change.text and inp.change.text.strip())
@@ -94,6 +97,9 @@ class TextDetector(Detector):
                     spans=[list(a.span) for a in ages],
                 )
             )
+        probability = self.classifier.score(normalised)
+        if probability >= self.classifier.threshold:
+            signals.append(self.signal("text.learned_harm", round(probability, 4), threshold=self.classifier.threshold))
         cues = directed_cues(normalised)
         if cues:
             signals.append(self.signal("text.directed", 1.0, cues=cues))
