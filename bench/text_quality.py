@@ -42,6 +42,9 @@ def alt_profanity_check_flags(texts: list[str]) -> list[bool]:
     return [bool(x) for x in predict(texts)]
 
 
+SHORT = {"tutela (lexicon + patterns)": "tutela lexicon", "tutela (+ classifier)": "tutela +classifier"}
+
+
 def rate(flags: list[bool]) -> str:
     return f"{sum(flags) / len(flags):.3f}" if flags else "-"
 
@@ -73,30 +76,22 @@ def main() -> None:
         overall.add_row(name, rate([f[i] for i in harmful]), rate([f[i] for i in benign]), f"{precision:.3f}")
     console.print(overall)
 
-    for title, key in (("recall by category", "category"), ("recall by evasion", "evasion")):
+    def breakdown(title: str, column: str, indices: list[int], key: Callable[[Example], str]) -> None:
         groups: dict[str, list[int]] = defaultdict(list)
-        for i in harmful:
-            groups[getattr(rows[i], key)].append(i)
+        for i in indices:
+            groups[key(rows[i])].append(i)
         table = Table(title=title)
-        table.add_column(key)
+        table.add_column(column)
         table.add_column("n", justify="right")
         for name in flags:
-            table.add_column(name.split(" ")[0], justify="right")
+            table.add_column(SHORT.get(name, name.split(" ")[0]), justify="right")
         for group, idx in sorted(groups.items()):
             table.add_row(group, str(len(idx)), *(rate([flags[n][i] for i in idx]) for n in flags))
         console.print(table)
 
-    kinds: dict[str, list[int]] = defaultdict(list)
-    for i in benign:
-        kinds[rows[i].category].append(i)
-    table = Table(title="false-positive rate by benign kind")
-    table.add_column("kind")
-    table.add_column("n", justify="right")
-    for name in flags:
-        table.add_column(name.split(" ")[0], justify="right")
-    for kind, idx in sorted(kinds.items()):
-        table.add_row(kind, str(len(idx)), *(rate([flags[n][i] for i in idx]) for n in flags))
-    console.print(table)
+    breakdown("recall by category", "category", harmful, lambda e: e.category)
+    breakdown("recall by evasion", "evasion", harmful, lambda e: e.evasion)
+    breakdown("false-positive rate by benign kind", "kind", benign, lambda e: e.category)
     missed = [rows[i] for i in harmful if not flags["tutela (lexicon + patterns)"][i] and rows[i].evasion == "none"]
     false_pos = [rows[i] for i in benign if flags["tutela (lexicon + patterns)"][i]]
     console.print(f"tutela: {len(missed)} plain-spelled harmful texts missed, e.g. {[e.text for e in missed[:8]]}")
