@@ -92,8 +92,26 @@ def test_emoji_and_algospeak(typed: str, reads: str) -> None:
 
 
 def test_algospeak_replaces_whole_words_only() -> None:
-    assert texts("p*rn") == {"p*rn"}
     assert all("right now" not in t for t in texts("born free"))
+    assert all("porn" not in t for t in texts("popcorn"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "reads"),
+    [
+        ("p*rn in bio", "porn in bio"),
+        ("n#des for sale", "nudes for sale"),
+        ("s_x chat?", "sex chat?"),
+        ("my sn**chat is", "my snapchat is"),
+    ],
+)
+def test_masked_letters_read_as_the_one_word_they_fit(typed: str, reads: str) -> None:
+    assert reads in texts(typed)
+
+
+@pytest.mark.parametrize("typed", ["a*b", "****", "p**", "5*5 grid", "c*t"])
+def test_masks_that_fit_no_word_or_several_stay_as_typed(typed: str) -> None:
+    assert texts(typed) == {typed}
 
 
 def test_song_titles_stay_what_they_are() -> None:
@@ -110,6 +128,7 @@ def test_song_titles_stay_what_they_are() -> None:
         ("yo nud3s?", "nudes", "nud3s"),
         ("x n\u200bu\u200bd\u200be\u200bs", "nudes", "n\u200bu\u200bd\u200be\u200bs"),
         ("so nuuuudes", "nudes", "nuuuudes"),
+        ("its p*rn lol", "porn", "p*rn"),
     ],
 )
 def test_every_form_maps_back_to_what_was_typed(typed: str, word: str, shown: str) -> None:

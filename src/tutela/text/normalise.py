@@ -20,7 +20,8 @@ The forms, each built on the one before where it says so:
   the letters they imitate ("nud3s", "$ex", "p1c" -> pic; `leet_l` reads 1 and | as l). Numbers
   on their own ("im 12") are left alone.
 - `algospeak`: from `leet`, emoji and algospeak words replaced by what they stand for
-  (data/algospeak.yaml): "👻" -> snapchat, "seggs" -> sex.
+  (data/algospeak.yaml): "👻" -> snapchat, "seggs" -> sex; and words with masked letters read
+  as the one listed word they fit ("p*rn" -> porn, "n#des" -> nudes).
 
 Forms identical to an earlier one are dropped. Text longer than MAX_CHARS is cut there (and the
 result says so): bounded time whatever the input.
@@ -87,7 +88,25 @@ def _algospeak() -> dict[str, dict[str, str]]:
     return {
         "emoji": {str(k): str(v) for k, v in data["emoji"].items()},
         "words": {str(k): str(v) for k, v in data["words"].items()},
+        "masked": {str(w): str(w) for w in data.get("masked", [])},
     }
+
+
+MASKS = frozenset("*#_")
+_MASKED = re.compile(r"[a-z]*[*#_]+[a-z*#_]*")
+
+
+def unmask(word: str) -> str | None:
+    """The one word of data/algospeak.yaml's `masked` list that a word with masked letters
+    stands for ("p*rn" -> porn, "s**y" -> sexy); None when no word, or more than one, fits."""
+    if not word or not any(c in MASKS for c in word) or all(c in MASKS for c in word):
+        return None
+    fits = [
+        w
+        for w in _algospeak()["masked"]
+        if len(w) == len(word) and all(c in MASKS or c == wc for c, wc in zip(word, w, strict=True))
+    ]
+    return fits[0] if len(fits) == 1 else None
 
 
 @functools.lru_cache(maxsize=65536)
@@ -230,6 +249,12 @@ def _algospeak_form(chars: list[Char]) -> list[Char]:
         while core_end > core_start and text[core_end - 1] in _EDGE:
             core_end -= 1
         word = text[core_start:core_end]
+        unmasked = unmask(word)
+        if unmasked is not None:
+            out.extend(chars[m.start() : core_start])
+            emit(unmasked, chars[core_start][1], chars[core_end - 1][2])
+            out.extend(chars[core_end : m.end()])
+            continue
         if word in table["words"]:
             out.extend(chars[m.start() : core_start])
             emit(table["words"][word], chars[core_start][1], chars[core_end - 1][2])
@@ -264,7 +289,11 @@ def _needs_joining(text: str) -> bool:
 
 def _needs_algospeak(text: str) -> bool:
     table = _algospeak()
-    return any(w in table["words"] for w in _WORDS.findall(text)) or any(ch in table["emoji"] for ch in text if not ch.isascii())
+    return (
+        any(w in table["words"] for w in _WORDS.findall(text))
+        or any(ch in table["emoji"] for ch in text if not ch.isascii())
+        or any(unmask(w) for w in _MASKED.findall(text))
+    )
 
 
 def _plain_fast(text: str) -> list[Char] | None:
