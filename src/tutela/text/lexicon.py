@@ -5,6 +5,11 @@ optional words and alternatives. Every phrase is expanded to its literal variant
 its squeezed spelling (repeated letters as one, as the joined forms are), and all go into one
 automaton. A match counts only on word boundaries. Matches from different forms that cover
 the same original characters are reported once, with the form that found them.
+
+A phrase may hold gaps: " ... " stands for up to MAX_GAP words of anything ("send me ...
+selfie" matches "send me a cute selfie"). Each side of a gap is a segment, expanded and put in
+the same automaton on its own; a gapped phrase matches when its segments are found in order,
+each within MAX_GAP words of the one before.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from typing import Any
 import ahocorasick
 from ruamel.yaml import YAML
 
-from tutela.text.normalise import Normalised
+from tutela.text.normalise import Form, Normalised
 
 _GROUP = re.compile(r"\[([^\[\]]*)\]|\{([^{}]*)\}")
+GAP = " ... "
+MAX_GAP = 3
 
 
 def expand(phrase: str) -> list[str]:
@@ -61,22 +68,37 @@ class Match:
     weight: float
 
 
+Segment = tuple[int, int]  # (gapped phrase, segment index)
+
+
 class Lexicon:
     def __init__(self, categories: dict[str, Any]) -> None:
         self.automaton = ahocorasick.Automaton()
         self.categories = sorted(categories)
         entries: dict[str, list[Entry]] = {}
+        segments: dict[str, list[Segment]] = {}
+        self.gapped: list[tuple[Entry, int]] = []  # each gapped phrase, and how many segments it has
         for category, spec in categories.items():
             weight = float(spec.get("weight", 1.0))
             for phrase in spec["phrases"]:
                 entry = Entry(category, str(phrase), weight)
+                parts = [p.strip() for p in f" {phrase} ".split(GAP)]
+                if len(parts) > 1:
+                    if not all(parts):
+                        raise ValueError(f"lexicon phrase {phrase!r} in {category}: a gap needs words on both sides")
+                    for index, part in enumerate(parts):
+                        for variant in expand(part):
+                            for literal in {variant, squeeze(variant)}:
+                                segments.setdefault(literal, []).append((len(self.gapped), index))
+                    self.gapped.append((entry, len(parts)))
+                    continue
                 for variant in expand(str(phrase)):
                     for literal in {variant, squeeze(variant)}:
                         entries.setdefault(literal, []).append(entry)
-        for literal, found in entries.items():
-            self.automaton.add_word(literal, (literal, tuple(found)))
+        for literal in entries.keys() | segments.keys():
+            self.automaton.add_word(literal, (literal, tuple(entries.get(literal, ())), tuple(segments.get(literal, ()))))
         self.automaton.make_automaton()
-        self.size = len(entries)
+        self.size = len(entries) + len(segments)
 
     @classmethod
     def load(cls, text: str | None = None) -> Lexicon:
@@ -89,18 +111,51 @@ class Lexicon:
         out: list[Match] = []
         for form in normalised.forms:
             text = form.text
-            for end, (literal, entries) in self.automaton.iter(text):
+            pieces: dict[Segment, list[tuple[int, int]]] = {}
+            for end, (literal, entries, segments) in self.automaton.iter(text):
                 start = end - len(literal) + 1
                 if (start > 0 and text[start - 1].isalnum()) or (end + 1 < len(text) and text[end + 1].isalnum()):
                     continue
-                span = form.source(start, end + 1)
+                for segment in segments:
+                    pieces.setdefault(segment, []).append((start, end + 1))
                 for entry in entries:
-                    key = (entry.category, span)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    out.append(Match(entry.category, entry.phrase, literal, form.name, span, entry.weight))
+                    self._add(out, seen, entry, text[start : end + 1], form, (start, end + 1))
+            for gapped in sorted({s[0] for s in pieces if s[1] == 0}):
+                entry, count = self.gapped[gapped]
+                found = _chain(text, [pieces.get((gapped, i), []) for i in range(count)])
+                if found is not None:
+                    self._add(out, seen, entry, text[found[0] : found[1]], form, found)
         return out
+
+    @staticmethod
+    def _add(
+        out: list[Match], seen: set[tuple[str, tuple[int, int]]], entry: Entry, matched: str, form: Form, at: tuple[int, int]
+    ) -> None:
+        span = form.source(*at)
+        key = (entry.category, span)
+        if key not in seen:
+            seen.add(key)
+            out.append(Match(entry.category, entry.phrase, matched, form.name, span, entry.weight))
+
+
+def _chain(text: str, hits: list[list[tuple[int, int]]]) -> tuple[int, int] | None:
+    """The first run of segment hits in order, each within MAX_GAP words of the one before."""
+
+    def extend(index: int, start: int, end: int) -> tuple[int, int] | None:
+        if index == len(hits):
+            return (start, end)
+        for s, e in sorted(hits[index]):
+            if s > end and len(text[end:s].split()) <= MAX_GAP:
+                found = extend(index + 1, start, e)
+                if found is not None:
+                    return found
+        return None
+
+    for s, e in sorted(hits[0]):
+        found = extend(1, s, e)
+        if found is not None:
+            return found
+    return None
 
 
 @functools.cache
