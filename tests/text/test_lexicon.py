@@ -28,6 +28,22 @@ def test_a_lexicon_is_data() -> None:
     assert (m.category, m.matched, m.weight) == ("demo", "red mon", 0.5)
 
 
+def test_gapped_phrases_allow_up_to_three_words_between_segments_in_order() -> None:
+    from tutela.text import normalise
+
+    lex = Lexicon.load("categories:\n  demo:\n    weight: 0.5\n    phrases: ['send me ... {selfie|pic}']\n")
+
+    def found(text: str) -> list[tuple[str, str]]:
+        return [(m.matched, text[m.span[0] : m.span[1]]) for m in lex.find(normalise(text))]
+
+    assert found("send me pic") == [("send me pic", "send me pic")]
+    assert found("ok s3nd me one cute little p1c now") == [("send me one cute litle pic", "s3nd me one cute little p1c")]
+    assert found("send me one two three four pic") == []
+    assert found("pic send me") == []
+    with pytest.raises(ValueError, match="a gap needs words on both sides"):
+        Lexicon.load("categories:\n  demo:\n    phrases: ['send me ...']\n")
+
+
 @pytest.mark.parametrize(
     ("text", "label"),
     [
