@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from image.benign_images import gradient, noise, photo, text_image
 from tutela.contact import resolve_parties
 from tutela.detection import DetectionInput, Detector, default_detectors, run_detectors
+from tutela.hashbank.banks import add_entries, create_bank
+from tutela.hashbank.formats import BankEntry
+from tutela.hashbank.matcher import BankMatcher
+from tutela.image import AnalysedImage, analyse
 from tutela.model import (
     FIELDS,
     Account,
@@ -39,6 +48,37 @@ TEXTS = [
 ]
 
 
+def _jpeg(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+# Small images keep OCR quick; "known" is a benign stand-in placed in a test block-list below.
+IMAGES: list[AnalysedImage] = [
+    analyse(_jpeg(text_image(["add me on snap"], background=noise((420, 120), seed=5, low=170), size=(420, 120)))),
+    analyse(_jpeg(photo("coffee").resize((300, 200)))),
+    analyse(_jpeg(gradient((200, 200), (0, 0, 255), (255, 255, 0)))),
+]
+
+
+def matcher() -> BankMatcher:
+    """A matcher over a real (temporary, migrated) store holding one csam-labelled stand-in."""
+    from tutela.store import Database
+    from tutela.store.migrate import upgrade
+
+    folder = Path(tempfile.mkdtemp(prefix="tutela-conformance-"))
+    db = Database(f"sqlite:///{folder / 'banks.db'}")
+    upgrade(db)
+    with db.write() as conn:
+        bank = create_bank(conn, "test-stand-ins", "blocklist", ["csam"], "conformance", NOW)
+        add_entries(conn, bank, [BankEntry("pdq", IMAGES[1].hashes.pdq)], NOW)
+    m = BankMatcher()
+    with db.read() as conn:
+        m.refresh(conn, force=True)
+    return m
+
+
 def inputs() -> list[DetectionInput]:
     w = MemoryWorld()
     for aid, band in [("kid", AgeBand.CHILD), ("adult", AgeBand.ADULT), ("anon", AgeBand.UNKNOWN)]:
@@ -51,16 +91,27 @@ def inputs() -> list[DetectionInput]:
             w.objects[obj.id] = obj
             for field, ftype in fields.items():
                 for actor in ("kid", "adult", "anon"):
-                    for text in TEXTS if ftype.value == "text" else [None]:
-                        change = Change("c", actor, obj.id, field, text, ("kid", "anon"))
-                        out.append(DetectionInput(change, obj, ftype, resolve_parties(w, change, obj, NOW.date()), NOW))
+                    if ftype.value == "text":
+                        for text in TEXTS:
+                            change = Change("c", actor, obj.id, field, text, ("kid", "anon"))
+                            out.append(DetectionInput(change, obj, ftype, resolve_parties(w, change, obj, NOW.date()), NOW))
+                        continue
+                    for image in [None, IMAGES[len(out) % len(IMAGES)]]:
+                        change = Change("c", actor, obj.id, field, None, ("kid", "anon"), image.facts() if image else None)
+                        parties = resolve_parties(w, change, obj, NOW.date())
+                        out.append(DetectionInput(change, obj, ftype, parties, NOW, image))
     return out
 
 
 INPUTS = inputs()
 
 
-@pytest.fixture(params=default_detectors(), ids=lambda d: d.name)
+# Labels no benign test input can produce: the nudity classifier is only ever run on benign
+# images (the content rules), so it is checked for shape and bounded time, never for firing.
+CANNOT_FIRE_ON_BENIGN_INPUTS = {"image"}
+
+
+@pytest.fixture(params=default_detectors(matcher()), ids=lambda d: f"{d.name}-{d.version}")
 def detector(request: pytest.FixtureRequest) -> Detector:
     d: Detector = request.param
     return d
@@ -83,7 +134,7 @@ def test_signals_are_well_formed_deterministic_and_fast(detector: Detector) -> N
             continue
         started = time.perf_counter()
         signals = list(detector.detect(inp))
-        assert time.perf_counter() - started < 1.0, "a detector must answer in bounded time"
+        assert time.perf_counter() - started < 3.0, "a detector must answer in bounded time"
         assert signals == list(detector.detect(inp)), "same input, same signals"
         for s in signals:
             assert s.label in detector.emits
@@ -92,7 +143,8 @@ def test_signals_are_well_formed_deterministic_and_fast(detector: Detector) -> N
             assert 0.0 <= s.score <= 1.0
             json.dumps(s.as_dict())  # stored and shown to moderators: must be JSON
             emitted.add(s.label)
-    assert emitted, "a detector that never emits on these inputs cannot be checked"
+    if detector.name not in CANNOT_FIRE_ON_BENIGN_INPUTS:
+        assert emitted, "a detector that never emits on these inputs cannot be checked"
 
 
 def test_run_detectors_only_runs_what_applies() -> None:

@@ -23,10 +23,12 @@ db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 policy_app = typer.Typer(help="Policies: validate, test, replay.", no_args_is_help=True)
 text_app = typer.Typer(help="Text detection: see what the detector sees.", no_args_is_help=True)
+banks_app = typer.Typer(help="Hash banks: lists of known images to block or allow.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
 app.add_typer(text_app, name="text")
+app.add_typer(banks_app, name="banks")
 
 # Off a terminal (piped, captured by CI) Rich would wrap tables at 80 columns and cut cells.
 out = Console(width=None if sys.stdout.isatty() else 240)
@@ -364,6 +366,208 @@ def text_explain(text: str) -> None:
         details = {k: v for k, v in s.evidence.items() if k not in ("spans",)}
         signals.add_row(s.label, s.category.value, f"{s.score:.2f}", escape(typed), escape(str(details)))
     out.print(signals)
+
+
+# ---- hash banks and images ------------------------------------------------------------------
+
+
+@banks_app.command("create")
+def banks_create(
+    name: str,
+    kind: Annotated[str, typer.Option(help="blocklist (refuse matches) or allowlist (known fine; wins over block-lists)")],
+    label: Annotated[list[str] | None, typer.Option(help="e.g. csam, ncii, terror, own-takedowns; repeat for several")] = None,
+    description: Annotated[str, typer.Option(help="Where the list comes from, who maintains it")] = "",
+) -> None:
+    """Create an empty hash bank."""
+    from tutela.hashbank.banks import BankError, create_bank
+
+    try:
+        with _migrated_database().write() as conn:
+            bank = create_bank(conn, name, kind, label or [], description, dt.datetime.now(dt.UTC))
+    except BankError as e:
+        raise _fail(str(e)) from None
+    out.print(f"created {bank.kind} bank {bank.name!r} (labels: {', '.join(bank.labels) or 'none'})")
+
+
+@banks_app.command("import")
+def banks_import(
+    name: str,
+    file: Path,
+    fmt: Annotated[
+        str, typer.Option("--format", help="hashes, tx-file, csv, te-simple, te-json or jsonl (see docs/hashbanks.md)")
+    ] = "csv",
+    signal_type: Annotated[str | None, typer.Option(help="for one-hash-per-line files: pdq, md5 or sha256")] = None,
+    source: Annotated[str, typer.Option(help="recorded on every entry, e.g. the list's name and date")] = "",
+) -> None:
+    """Load a hash list into a bank (threatexchange / Hasher-Matcher-Actioner forms)."""
+    from tutela.hashbank.banks import BankError, add_entries, require_bank
+    from tutela.hashbank.formats import FormatError, read_entries
+
+    try:
+        parsed = list(read_entries(file, fmt, signal_type=signal_type, source=source or file.name))
+    except (OSError, UnicodeDecodeError) as e:
+        raise _fail(f"cannot read {file}: {e}") from None
+    except (FormatError, ValueError) as e:
+        raise _fail(f"{file}: {e}; nothing was imported") from None
+    try:
+        with _migrated_database().write() as conn:
+            added, skipped = add_entries(conn, require_bank(conn, name), parsed, dt.datetime.now(dt.UTC))
+    except BankError as e:
+        raise _fail(str(e)) from None
+    out.print(f"{name}: {added} entries added, {skipped} already there")
+
+
+@banks_app.command("export")
+def banks_export(
+    name: str,
+    fmt: Annotated[str, typer.Option("--format", help="hashes, tx-file, csv, te-simple, te-json or jsonl")] = "csv",
+) -> None:
+    """Print a bank's live entries in a threatexchange / HMA form."""
+    from tutela.hashbank.banks import BankError, entries, require_bank
+    from tutela.hashbank.formats import BankEntry, FormatError, write_entries
+
+    try:
+        with _migrated_database().read() as conn:
+            bank = require_bank(conn, name)
+            rows = entries(conn, bank)
+        text = write_entries(
+            [BankEntry(r.signal_type, r.value, frozenset({*bank.labels, *r.labels}), r.source, dict(r.metadata)) for r in rows],
+            fmt,
+        )
+    except BankError as e:
+        raise _fail(str(e)) from None
+    except (FormatError, ValueError) as e:
+        raise _fail(f"bank {name!r} cannot be written as {fmt}: {e}; try --format jsonl, which holds everything") from None
+    sys.stdout.write(text)
+
+
+@banks_app.command("stats")
+def banks_stats() -> None:
+    """Every bank: kind, labels, whether enabled, and its entries by hash type."""
+    from tutela.hashbank.banks import stats
+
+    with _migrated_database().read() as conn:
+        rows = stats(conn)
+    table = Table("bank", "kind", "labels", "enabled", "entries", "updated")
+    for r in rows:
+        entries = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["entries"].items())) or "empty"
+        table.add_row(
+            r["name"], r["kind"], ", ".join(r["labels"]), "yes" if r["enabled"] else "no", entries, r["updated_at"][:19]
+        )
+    out.print(table)
+
+
+@banks_app.command("enable")
+def banks_enable(name: str) -> None:
+    """Match against this bank again."""
+    _set_bank_enabled(name, True)
+
+
+@banks_app.command("disable")
+def banks_disable(name: str) -> None:
+    """Stop matching against this bank (its entries stay)."""
+    _set_bank_enabled(name, False)
+
+
+def _set_bank_enabled(name: str, enabled: bool) -> None:
+    from tutela.hashbank.banks import BankError, set_enabled
+
+    try:
+        with _migrated_database().write() as conn:
+            set_enabled(conn, name, enabled, dt.datetime.now(dt.UTC))
+    except BankError as e:
+        raise _fail(str(e)) from None
+    out.print(f"{name}: {'enabled' if enabled else 'disabled'}")
+
+
+@banks_app.command("remove")
+def banks_remove(
+    name: str,
+    value: Annotated[list[str], typer.Argument(help="hashes to remove")],
+    signal_type: Annotated[str, typer.Option(help="pdq, md5 or sha256")] = "pdq",
+) -> None:
+    """Remove entries from a bank (kept as tombstones, so past decisions still show them)."""
+    from tutela.hashbank.banks import BankError, remove_entries, require_bank
+
+    try:
+        with _migrated_database().write() as conn:
+            n = remove_entries(conn, require_bank(conn, name), signal_type, value, dt.datetime.now(dt.UTC))
+    except BankError as e:
+        raise _fail(str(e)) from None
+    out.print(f"{name}: {n} entries removed")
+
+
+@app.command("hash")
+def hash_files(files: Annotated[list[Path], typer.Argument(help="image files")]) -> None:
+    """Print the MD5, SHA-256 and PDQ (with quality) of image files, one line each, tab-separated."""
+    from tutela.image import ImageRejected, analyse
+
+    failed = 0
+    for f in files:
+        try:
+            h = analyse(f.read_bytes(), dihedral=False).hashes
+        except OSError as e:
+            err.print(f"{f}: cannot read: {e}")
+            failed += 1
+            continue
+        except ImageRejected as e:
+            err.print(f"{f}: {e.detail}")
+            failed += 1
+            continue
+        print(f"{f}\tmd5={h.md5}\tsha256={h.sha256}\tpdq={h.pdq}\tquality={h.pdq_quality}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("scan")
+def scan(
+    folder: Path,
+    show: Annotated[int, typer.Option(help="how many matches to list")] = 50,
+) -> None:
+    """Hash every image under FOLDER and match it against the enabled banks; print a summary."""
+    from rich.progress import Progress
+
+    from tutela.hashbank.matcher import BankMatcher
+    from tutela.image import ImageRejected, analyse
+
+    if not folder.is_dir():
+        raise _fail(f"{folder} is not a folder")
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    matcher = BankMatcher()
+    with _migrated_database().read() as conn:
+        matcher.refresh(conn, force=True)
+    matches: list[tuple[Path, str]] = []
+    refused: list[tuple[Path, str]] = []
+    low_quality = 0
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task(f"scanning {len(files)} files", total=len(files))
+        for f in files:
+            progress.advance(task)
+            try:
+                analysed = analyse(f.read_bytes())
+            except (OSError, ImageRejected) as e:
+                refused.append((f, e.detail if isinstance(e, ImageRejected) else str(e)))
+                continue
+            facts = analysed.facts()
+            low_quality += facts.pdq_quality < 50
+            for m in matcher.match(facts):
+                matches.append(
+                    (
+                        f,
+                        f"{m.entry.bank} ({m.entry.kind}, {', '.join(m.entry.labels)}) entry {m.entry.id}, {m.signal_type} distance {m.distance}",
+                    )
+                )
+    table = Table("file", "matched", title=f"{len(matches)} matches")
+    for f, what in matches[:show]:
+        table.add_row(str(f), what)
+    if matches:
+        out.print(table)
+    out.print(
+        f"{len(files)} files: {len(files) - len(refused)} images hashed against {len(matcher):,} bank entries, "
+        f"{len({f for f, _ in matches})} matched, {len(refused)} not images or refused, {low_quality} too featureless for PDQ (quality < 50)"
+    )
+    for f, why in refused[:10]:
+        err.print(f"  {f}: {why}")
 
 
 @app.command("settings")

@@ -42,6 +42,7 @@ class Settings:
     host: str
     port: int
     max_body_bytes: int
+    max_image_bytes: int
     key_cache_seconds: int
     log_level: str
     log_json: bool
@@ -55,6 +56,7 @@ class Settings:
             host=os.environ.get("TUTELA_HOST") or "127.0.0.1",
             port=_int("TUTELA_PORT", 8000),
             max_body_bytes=_int("TUTELA_MAX_BODY_BYTES", 512 * 1024),
+            max_image_bytes=_int("TUTELA_MAX_IMAGE_BYTES", 10 * 1024 * 1024),
             key_cache_seconds=_int("TUTELA_KEY_CACHE_SECONDS", 30),
             log_level=(os.environ.get("TUTELA_LOG_LEVEL") or "info").lower(),
             log_json=_bool("TUTELA_LOG_JSON", False),
@@ -67,7 +69,12 @@ SETTINGS_DOC = [
     ("TUTELA_POLICY", "(packaged default-child-safety)", "path of the policy YAML file to enforce"),
     ("TUTELA_HOST", "127.0.0.1", "address `tutela serve` listens on"),
     ("TUTELA_PORT", "8000", "port `tutela serve` listens on"),
-    ("TUTELA_MAX_BODY_BYTES", "524288", "largest request body accepted; larger gets 413"),
+    ("TUTELA_MAX_BODY_BYTES", "524288", "largest request body accepted; larger gets 413 (checks carrying an image: see below)"),
+    (
+        "TUTELA_MAX_IMAGE_BYTES",
+        "10485760",
+        "largest image a check may carry (bytes of the file); a POST /v1/checks body may be a third larger, for base64",
+    ),
     ("TUTELA_KEY_CACHE_SECONDS", "30", "how long a verified API key is cached; a revoked key stops working within this"),
     ("TUTELA_LOG_LEVEL", "info", "debug, info, warning or error"),
     ("TUTELA_LOG_JSON", "false", "log one JSON object per line (for log shippers)"),

@@ -18,6 +18,8 @@ from tutela.model import Category, Change, ContentObject, FieldType, Signal
 
 if TYPE_CHECKING:
     from tutela.contact import Parties
+    from tutela.hashbank.matcher import BankMatcher
+    from tutela.image import AnalysedImage
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,7 @@ class DetectionInput:
     field_type: FieldType
     parties: Parties
     now: dt.datetime
+    image: AnalysedImage | None = None  # the decoded image and its hashes, for image fields that send one
 
 
 class Detector(abc.ABC):
@@ -44,7 +47,7 @@ class Detector(abc.ABC):
         if "parties" in self.reads:
             return True
         return (inp.field_type is FieldType.TEXT and "text" in self.reads) or (
-            inp.field_type is FieldType.IMAGE and "image" in self.reads
+            inp.field_type is FieldType.IMAGE and "image" in self.reads and inp.image is not None
         )
 
     @abc.abstractmethod
@@ -72,9 +75,20 @@ def run_detectors(detectors: Iterable[Detector], inp: DetectionInput) -> list[Si
     return signals
 
 
-def default_detectors() -> list[Detector]:
-    """The detectors the service runs on every check, in order."""
+def default_detectors(matcher: BankMatcher | None = None) -> list[Detector]:
+    """The detectors the service runs on every check, in order. `matcher` holds the hash banks
+    (the service passes the one it keeps in step with the store); without it, no bank matches."""
     from tutela.contact import ContactDetector
+    from tutela.hashbank.detector import HashBankDetector
+    from tutela.hashbank.matcher import BankMatcher
+    from tutela.image.detectors import ImageTextDetector, NudityDetector
     from tutela.text.detector import TextDetector
 
-    return [ContactDetector(), TextDetector()]
+    text = TextDetector()
+    return [
+        ContactDetector(),
+        text,
+        HashBankDetector(matcher if matcher is not None else BankMatcher()),
+        NudityDetector(),
+        ImageTextDetector(text=text),
+    ]

@@ -128,6 +128,9 @@ class Followup(StrEnum):
     OPEN_CASE = "open_case"  # queue for human review (consumed by tutela.cases)
     NOTIFY = "notify"  # tell the platform by webhook (consumed by tutela.actions)
     RECORD_CONTACT = "record_contact"  # remember that actor reached a protected account
+    PRESERVE_EVIDENCE = "preserve_evidence"  # keep what the platform holds (legal hold; 18 U.S.C. 2258A(h))
+    REPORT_AUTHORITY = "report_authority"  # prepare an NCMEC / NCA report (consumed by the compliance workers)
+    SAFEGUARD = "safeguard"  # a child may be at risk or self-producing: support and protect, never punish
 
 
 ADULT_AGE = 18
@@ -185,6 +188,37 @@ class ContentObject:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """What Tutela keeps of a proposed image: its format and size, and its hashes. Never the
+    pixels: the image itself is read once, during the check, and dropped."""
+
+    format: str  # jpeg, png, webp or gif
+    width: int
+    height: int
+    frames: int
+    size_bytes: int
+    md5: str
+    sha256: str
+    pdq: str  # 64 hex digits
+    pdq_quality: int  # 0..100; below 50 the PDQ hash is not matched
+    pdq_dihedral: tuple[str, ...] = ()  # the 8 rotations and flips, the plain hash first
+    exif: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "frames": self.frames,
+            "size_bytes": self.size_bytes,
+            "md5": self.md5,
+            "sha256": self.sha256,
+            "pdq": self.pdq,
+            "pdq_quality": self.pdq_quality,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """A proposed edit: `actor` wants to set `field` of `object_id` to `text` (or an image),
     tagging `tags`. Not yet published: the platform waits for the decision."""
@@ -195,6 +229,7 @@ class Change:
     field: str
     text: str | None = None
     tags: tuple[str, ...] = ()
+    image: ImageFacts | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,22 +165,49 @@ def test_connections_need_two_known_accounts(api: Api, world: dict[str, str]) ->
 @pytest.fixture(scope="module")
 def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     url = f"sqlite:///{tmp_path_factory.mktemp('small')}/t.db"
-    with running_server(url, TUTELA_MAX_BODY_BYTES="2048") as s:
+    with running_server(url, TUTELA_MAX_BODY_BYTES="2048", TUTELA_MAX_IMAGE_BYTES="1024") as s:
         yield s
+
+
+CHECK_LIMIT = 1024 * 4 // 3 + 64 * 1024  # an image's base64, and the JSON around it
 
 
 def test_oversize_bodies_are_413_declared_or_streamed(small_server: Server) -> None:
     api = small_server.client()
-    big = {"change_id": "c", "actor": "a", "object": "o", "field": "title", "text": "x" * 5000}
+    account = problem(api.http.put("/v1/accounts/a", json={"age": {"band": "adult"}, "pad": "x" * 5000}), 413, "body-too-large")
+    assert "2048 bytes" in account["detail"] and "TUTELA_MAX_BODY_BYTES" in account["detail"]
+    big = {"change_id": "c", "actor": "a", "object": "o", "field": "title", "text": "x" * (CHECK_LIMIT + 1)}
     got = problem(api.http.post("/v1/checks", json=big), 413, "body-too-large")
-    assert "2048 bytes" in got["detail"]
+    assert f"{CHECK_LIMIT} bytes" in got["detail"] and "TUTELA_MAX_IMAGE_BYTES" in got["detail"]
 
     def chunks() -> Iterator[bytes]:
         yield b'{"change_id": "c", "actor": "a", "object": "o", "field": "title", "text": "'
-        for _ in range(10):
+        for _ in range(CHECK_LIMIT // 1000 + 2):
             yield b"x" * 1000
         yield b'"}'
 
     streamed = api.http.post("/v1/checks", content=chunks(), headers={"Content-Type": "application/json"})
     problem(streamed, 413, "body-too-large")
     assert api.http.get("/v1/checks/c").status_code == 404
+
+
+def test_an_image_over_the_image_limit_is_413_and_names_the_setting(small_server: Server) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    api = small_server.client()
+    api.account("img-owner", "adult")
+    api.playlist("img-list", "img-owner")
+    buf = io.BytesIO()
+    Image.effect_noise((64, 64), 80).convert("RGB").save(buf, "PNG")
+    assert 1024 < len(buf.getvalue()) < CHECK_LIMIT // 2
+    body = {"change_id": "img-c", "actor": "img-owner", "object": "img-list", "field": "cover"}
+    got = problem(
+        api.http.post("/v1/checks", json={**body, "image": {"base64": base64.b64encode(buf.getvalue()).decode()}}),
+        413,
+        "image-too-large",
+    )
+    assert "1,024" in got["detail"] and "TUTELA_MAX_IMAGE_BYTES" in got["detail"]
+    assert api.http.get("/v1/checks/img-c").status_code == 404

@@ -16,6 +16,8 @@ from tutela.api.limits import BodyLimit
 from tutela.api.routes import accounts, checks, health, objects
 from tutela.config import Settings
 from tutela.detection import Detector, default_detectors
+from tutela.hashbank.matcher import BankMatcher
+from tutela.image import Limits
 from tutela.policy import Policy, default_policy_path, load_policy
 from tutela.store import Database
 from tutela.store.migrate import require_current
@@ -60,14 +62,20 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
+    matcher = BankMatcher()
+    with db.read() as conn:
+        matcher.refresh(conn, force=True)  # every bank entry, before the first check
     app.state.services = Services(
         db=db,
         policy=policy,
-        detectors=detectors if detectors is not None else default_detectors(),
+        detectors=detectors if detectors is not None else default_detectors(matcher),
         auth=Authenticator(db, settings.key_cache_seconds),
+        matcher=matcher,
+        limits=Limits(max_bytes=settings.max_image_bytes),
     )
     problems.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    image_body = max(settings.max_body_bytes, settings.max_image_bytes * 4 // 3 + 64 * 1024)  # base64, and the JSON
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths={"/v1/checks": image_body})
     v1 = APIRouter(prefix="/v1")
     for module in (accounts, objects, checks):
         v1.include_router(module.router)

@@ -14,6 +14,8 @@ from fastapi import Request
 
 from tutela.api.auth import Authenticator
 from tutela.detection import Detector
+from tutela.hashbank.matcher import BankMatcher
+from tutela.image import Limits
 from tutela.policy import Policy
 from tutela.store import Database
 
@@ -27,6 +29,8 @@ class Services:
     policy: Policy
     detectors: list[Detector]
     auth: Authenticator
+    matcher: BankMatcher
+    limits: Limits
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 

@@ -13,16 +13,18 @@ from tutela.api.problems import problem_response
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, paths: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.paths = paths or {}  # a larger limit for the paths that take images
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        setting = "TUTELA_MAX_IMAGE_BYTES" if scope["path"] in self.paths else "TUTELA_MAX_BODY_BYTES"
         response = problem_response(
             413,
             "body-too-large",
             "Request body too large",
-            f"the body exceeds the limit of {self.max_bytes} bytes (TUTELA_MAX_BODY_BYTES)",
+            f"the body exceeds the limit of {limit} bytes on {scope['path']} (set by {setting})",
             scope["path"],
         )
         await response(scope, receive, send)
@@ -31,9 +33,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.paths.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
         body = bytearray()
         while True:
@@ -41,8 +44,8 @@ class BodyLimit:
             if message["type"] != "http.request":  # the client went away
                 return
             body += message.get("body", b"")
-            if len(body) > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if len(body) > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             if not message.get("more_body", False):
                 break

@@ -117,6 +117,15 @@ class ObjectOut(BaseModel):
     updated_at: dt.datetime
 
 
+class ImageIn(Input):
+    """A proposed image sent inside the JSON body. (Or send the check as multipart/form-data: a
+    `change` part holding this JSON without `image`, and an `image` part holding the file.)"""
+
+    base64: Annotated[str, StringConstraints(min_length=1, max_length=64 * 1024 * 1024)] = Field(
+        description="The image file (JPEG, PNG, WebP or GIF), base64-encoded (RFC 4648, standard alphabet)."
+    )
+
+
 class CheckIn(Input):
     """A proposed change, sent before it is published."""
 
@@ -126,6 +135,7 @@ class CheckIn(Input):
     field: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")] = Field(description="e.g. title, cover")
     text: Text | None = Field(None, description="The proposed text, for text fields.")
     tags: list[Id] = Field(default_factory=list, max_length=100, description="Accounts the change tags.")
+    image: ImageIn | None = Field(None, description="The proposed image, for image fields (cover, image).")
 
 
 class ReasonOut(BaseModel):
@@ -154,6 +164,7 @@ class ChangeOut(BaseModel):
     field: str
     text: str | None
     tags: list[str]
+    image: dict[str, Any] | None = Field(None, description="What was kept of the proposed image: format, size and hashes.")
 
 
 class RuleErrorOut(BaseModel):

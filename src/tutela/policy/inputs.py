@@ -94,6 +94,18 @@ CHANGE = _struct(
     field_type=_string("text or image."),
     text=_string("The proposed text; empty for image fields."),
     tags=_list(_string("an account id"), "Accounts the change tags or mentions."),
+    image=_struct(
+        "The proposed image, for image fields (all empty or zero when the change sends none). Only these facts are stored, never the image.",
+        present=_bool("An image was sent with the change."),
+        format=_string("jpeg, png, webp or gif."),
+        width=_double("Pixels, after EXIF orientation."),
+        height=_double("Pixels, after EXIF orientation."),
+        frames=_double("1, or the number of frames of an animation (the first is analysed)."),
+        md5=_string("MD5 of the bytes, hex."),
+        sha256=_string("SHA-256 of the bytes, hex."),
+        pdq=_string("PDQ perceptual hash, 64 hex digits."),
+        pdq_quality=_double("0 to 100; hashes under 50 are not matched against banks."),
+    ),
     object=_struct(
         "The content object being changed.",
         id=_string("The platform's object id."),
@@ -123,12 +135,40 @@ def build_context(
             "field_type": field_type.value,
             "text": change.text or "",
             "tags": list(dict.fromkeys(change.tags)),
+            "image": _image(change),
             "object": {"id": obj.id, "kind": obj.kind.value, "visibility": obj.visibility.value},
         },
         "actor": _party(parties.actor),
         "owner": _party(parties.owner),
         "tagged": [_party(p) for p in parties.tagged],
         "signals": [s.as_dict() for s in signals],
+    }
+
+
+def _image(change: Change) -> dict[str, Any]:
+    i = change.image
+    if i is None:
+        return {
+            "present": False,
+            "format": "",
+            "width": 0.0,
+            "height": 0.0,
+            "frames": 0.0,
+            "md5": "",
+            "sha256": "",
+            "pdq": "",
+            "pdq_quality": 0.0,
+        }
+    return {
+        "present": True,
+        "format": i.format,
+        "width": float(i.width),
+        "height": float(i.height),
+        "frames": float(i.frames),
+        "md5": i.md5,
+        "sha256": i.sha256,
+        "pdq": i.pdq,
+        "pdq_quality": float(i.pdq_quality),
     }
 
 

@@ -33,7 +33,9 @@ from tutela.model import (
 from tutela.store import tables as t
 
 # Follow-ups that become queued work; record_contact is carried out in the same transaction.
-QUEUED_FOLLOWUPS = frozenset({Followup.OPEN_CASE, Followup.NOTIFY})
+QUEUED_FOLLOWUPS = frozenset(
+    {Followup.OPEN_CASE, Followup.NOTIFY, Followup.PRESERVE_EVIDENCE, Followup.REPORT_AUTHORITY, Followup.SAFEGUARD}
+)
 
 
 # ---- accounts -------------------------------------------------------------------------------

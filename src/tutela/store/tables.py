@@ -173,6 +173,41 @@ followups = Table(
     Index(None, "status", "created_at"),
 )
 
+# Hash banks (tutela.hashbank): named lists of known-image hashes. A block-list says "refuse
+# what matches"; an allow-list says "this is known to be fine" and wins over block-lists.
+banks = Table(
+    "banks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # blocklist or allowlist
+    Column("labels", Json, nullable=False),  # e.g. ["csam"], ["ncii"], ["own-takedowns"]
+    Column("description", String(500), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Entries are never deleted: removal sets removed_at (a tombstone), so that a decision made on
+# a match can always show the entry it matched, and so that every process can follow removals
+# by reading rows changed since it last looked (`changed_at`).
+bank_entries = Table(
+    "bank_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bank_id", Integer, ForeignKey("banks.id"), nullable=False),
+    Column("signal_type", String(16), nullable=False),  # pdq, md5 or sha256
+    Column("value", String(64), nullable=False),  # lower-case hex
+    Column("labels", Json, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("metadata", Json, nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Index(None, "bank_id", "signal_type", "value"),
+    Index(None, "changed_at"),
+)
+
 
 def row_dict(row: Any) -> dict[str, Any]:
     return dict(row._mapping)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
 import hashlib
 import json
 import logging
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import UploadFile
 
 from tutela.api.auth import Principal, Scope, require
 from tutela.api.deps import Services, blocking, services, utcnow
@@ -20,6 +27,7 @@ from tutela.api.routes.objects import unknown_object
 from tutela.api.schemas import ID_PATTERN, ChangeOut, CheckIn, DecisionExplained, DecisionOut, ReasonOut, RuleErrorOut
 from tutela.check import InvalidChange, UnknownObject, evaluate_change
 from tutela.contact import UnknownAccount
+from tutela.image import AnalysedImage, ImageRejected, Limits, analyse
 from tutela.model import Change, Verdict
 from tutela.store import repo
 
@@ -28,8 +36,73 @@ log = logging.getLogger("tutela.check")
 Svc = Annotated[Services, Depends(services)]
 
 
-def _request_digest(body: CheckIn) -> str:
-    return hashlib.sha256(json.dumps(body.model_dump(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+def _request_digest(body: CheckIn, image: bytes | None) -> str:
+    """What makes two sends of a change id the same change: its fields, and its image's bytes
+    (however they were sent, base64 or multipart)."""
+    fields = body.model_dump(exclude={"image"})
+    fields["image_sha256"] = hashlib.sha256(image).hexdigest() if image is not None else None
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _invalid(errors: list[Any], prefix: tuple[str, ...] = ("body",)) -> RequestValidationError:
+    return RequestValidationError([{**e, "loc": (*prefix, *e.get("loc", ()))} for e in errors])
+
+
+def _parse(raw: str | bytes, prefix: tuple[str, ...]) -> CheckIn:
+    """Parse as FastAPI does (Python's JSON, then the model), so that errors read the same."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        error = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
+        raise _invalid(
+            [{"type": "json_invalid", "loc": (), "msg": "JSON decode error", "ctx": {"error": error}}], prefix
+        ) from None
+    try:
+        return CheckIn.model_validate(data)
+    except ValidationError as e:
+        raise _invalid(list(e.errors()), prefix) from None
+
+
+def _image_problem(field: str, message: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "invalid-request",
+        "The request is not valid",
+        f"{field}: {message}",
+        errors=[{"field": field, "message": message, "type": "invalid_image"}],
+    )
+
+
+async def _read_check(request: Request, max_image_bytes: int) -> tuple[CheckIn, bytes | None]:
+    """The check and its image, from a JSON body (image in base64) or a multipart form."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        try:
+            form = await request.form(max_files=1, max_fields=1, max_part_size=max_image_bytes + 1)
+        except Exception as e:  # starlette raises its own MultiPartException for malformed forms
+            raise ProblemError(
+                400, "malformed-multipart", "The multipart body cannot be read", f"{e}; send parts 'change' and 'image'"
+            ) from None
+        change = form.get("change")
+        if not isinstance(change, str):
+            raise _image_problem("change", "a multipart check needs a 'change' part holding the check as JSON")
+        body = _parse(change, ("body", "change"))
+        upload = form.get("image")
+        if body.image is not None:
+            raise _image_problem("image", "send the image either in the 'image' part or as base64 in the JSON, not both")
+        if upload is None:
+            return body, None
+        if not isinstance(upload, UploadFile):
+            raise _image_problem("image", "the 'image' part must be a file")
+        data = await upload.read(max_image_bytes + 1)
+        return body, data
+    body = _parse(await request.body(), ("body",))
+    if body.image is None:
+        return body, None
+    try:
+        return body, base64.b64decode(body.image.base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise _image_problem("image.base64", "is not valid base64 (standard alphabet, with padding)") from None
 
 
 def _out(d: repo.StoredDecision) -> DecisionOut:
@@ -57,19 +130,71 @@ def _replay(existing: repo.StoredDecision, digest: str, response: Response) -> D
     return _out(existing)
 
 
-@router.post("/checks", response_model=DecisionOut, summary="Check a proposed change before publishing it")
-@blocking
-def check(body: CheckIn, response: Response, svc: Svc, _: Annotated[Principal, Depends(require(Scope.PLATFORM))]) -> DecisionOut:
+_CHECK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/CheckIn"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["change"],
+                    "properties": {
+                        "change": {"type": "string", "description": "The check as JSON (CheckIn), without 'image'."},
+                        "image": {"type": "string", "format": "binary", "description": "The proposed image file."},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/checks",
+    response_model=DecisionOut,
+    summary="Check a proposed change before publishing it",
+    openapi_extra=_CHECK_BODY,
+    responses={
+        413: {"description": "The body or the image is too large (TUTELA_MAX_IMAGE_BYTES), or the image is a decompression bomb"},
+        415: {"description": "The image is not JPEG, PNG, WebP or GIF"},
+        422: {"description": "The request is not valid, or the image is corrupt"},
+    },
+)
+async def check(
+    request: Request, response: Response, svc: Svc, _: Annotated[Principal, Depends(require(Scope.PLATFORM))]
+) -> DecisionOut:
+    body, image = await _read_check(request, svc.limits.max_bytes)
+    work = functools.partial(_check, body, image, response, svc)
+    if image is None and svc.db.is_sqlite:
+        return work()  # SQLite answers in microseconds: inline (see tutela.api.deps.blocking)
+    return await anyio.to_thread.run_sync(work)  # decoding, hashing and classifying an image take milliseconds
+
+
+def _analysed(image: bytes, limits: Limits) -> AnalysedImage:
+    try:
+        return analyse(image, limits)
+    except ImageRejected as e:
+        detail = e.detail.replace("Limits.max_bytes", "TUTELA_MAX_IMAGE_BYTES on the server")
+        raise ProblemError(e.status, f"image-{e.code.replace('_', '-')}", "The image was refused", detail) from None
+
+
+def _check(body: CheckIn, image: bytes | None, response: Response, svc: Services) -> DecisionOut:
     started = time.perf_counter()
-    digest = _request_digest(body)
-    change = Change(body.change_id, body.actor, body.object, body.field, body.text, tuple(body.tags))
+    digest = _request_digest(body, image)
     now = utcnow()
     with svc.db.read() as conn:
-        existing = repo.find_decision(conn, change_id=change.id)
+        existing = repo.find_decision(conn, change_id=body.change_id)
         if existing is not None:
             return _replay(existing, digest, response)
+    analysed = _analysed(image, svc.limits) if image is not None else None
+    change = Change(
+        body.change_id, body.actor, body.object, body.field, body.text, tuple(body.tags), analysed.facts() if analysed else None
+    )
+    with svc.db.read() as conn:
+        svc.matcher.refresh(conn)
         try:
-            outcome = evaluate_change(repo.StoreWorld(conn), change, svc.policy, svc.detectors, now)
+            outcome = evaluate_change(repo.StoreWorld(conn), change, svc.policy, svc.detectors, now, analysed)
         except UnknownObject as e:
             raise unknown_object(e.object_id) from None
         except UnknownAccount as e:
@@ -121,6 +246,7 @@ def _explained(d: repo.StoredDecision) -> DecisionExplained:
             field=d.change.field,
             text=d.change.text,
             tags=list(d.change.tags),
+            image=d.inputs["change"].get("image") if d.inputs["change"].get("image", {}).get("present") else None,
         ),
         parties={k: d.inputs[k] for k in ("actor", "owner", "tagged")},
         signals=d.signals,
