@@ -32,16 +32,19 @@ from PIL import Image
 from rapidocr_onnxruntime import RapidOCR
 from rapidocr_onnxruntime.utils.logger import get_logger
 
-MAX_SIDE = 1024
-"""The long side an image is read at, at most: it bounds the time of one read (the text
-detector's input is at most 1024x1024: about 0.4 s on one core, bench/image_detectors.py)."""
+MAX_SIDE = 512
+"""The long side an image is read at, at most: it bounds the time of one read. The check is
+synchronous (its target is a p50 of 150 ms for a cover, bench/check_image.py), so an upload is
+read at the 512 px it is decoded at: about 120 ms on one core, against 300 ms at 768 and
+510 ms at 1024 (measured on four covers, the text read the same)."""
 
-MAX_GROWTH = 2.0
-"""Small images are grown by up to this factor, towards MAX_SIDE: the detector misses print
+MAX_GROWTH = 1.0
+"""Small images may be grown by up to this factor, towards MAX_SIDE: the detector misses print
 under about 10 px high at its own size. Measured on skimage photos at 512x384 with two lines
 of text drawn on them: at 10 to 14 px, both lines were read in 7 of 9 images without growing,
-9 of 9 at 1.5x and 2x; at 8 to 11 px, 6 of 9 at 1.5x, 8 of 9 at 2x and at 3x. A decoded upload
-(512 px, tutela.image.decode) is read at 1024."""
+9 of 9 at 1.5x and 2x; at 8 to 11 px, 6 of 9 at 1.5x, 8 of 9 at 2x and at 3x. Growing costs
+time as its square, so the check path does not grow: text under about 10 px in the 512 px
+decoded image (2% of a cover's height) may be missed. A batch reader (a scan) can afford 2."""
 
 MAX_ASPECT = 8
 """Long thin images are padded to at most this aspect ratio, RapidOCR's own limit."""
