@@ -50,7 +50,13 @@ def banked(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """A csam-labelled test block-list holding the PDQ of a stand-in photo, an allow-list
     holding another photo that is also on the block-list, through the CLI as an operator would."""
     folder = tmp_path_factory.mktemp("banks")
-    images = {"blocked": jpeg(photo("coffee")), "allowed": jpeg(photo("chelsea")), "other": jpeg(photo("rocket"))}
+    images = {
+        "blocked": jpeg(photo("coffee")),
+        "allowed": jpeg(photo("chelsea")),
+        "other": jpeg(photo("rocket")),
+        "ncii": jpeg(photo("astronaut")),
+        "takedown": jpeg(photo("motorcycle_left")),
+    }
     hashes = {}
     for name, data in images.items():
         path = folder / f"{name}.jpg"
@@ -66,6 +72,18 @@ def banked(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     allowlist = folder / "allow.txt"
     allowlist.write_text(hashes["allowed"]["md5"] + "\n")
     tutela(server.env, "banks", "import", allow, str(allowlist), "--format", "hashes", "--signal-type", "md5")
+    # An HMA "simple" export (simple.HASH_PDQ.te): indicator, indicator id, descriptor id, added on, labels.
+    hma, own = uid("test-ncii").lower(), uid("test-own").lower()
+    tutela(server.env, "banks", "create", hma, "--kind", "blocklist", "--description", "an HMA list")
+    te = folder / "simple.HASH_PDQ.te"
+    te.write_text(f"{hashes['ncii']['pdq']},1001,2001,2026-11-01,ncii\n")
+    tutela(server.env, "banks", "import", hma, str(te), "--format", "te-simple")
+    tutela(server.env, "banks", "create", own, "--kind", "blocklist", "--label", "own-takedowns")
+    sha = folder / "own.txt"
+    sha.write_text(hashes["takedown"]["sha256"] + "\n")
+    tutela(server.env, "banks", "import", own, str(sha), "--format", "hashes", "--signal-type", "sha256")
+    stats = tutela(server.env, "banks", "stats").stdout
+    assert hma in stats and own in stats
     time.sleep(BANK_REFRESH)
     yield {**images, "block_bank": block.encode()}
 
@@ -119,6 +137,19 @@ def test_an_allow_list_wins_over_a_block_list(api: Api, banked: dict[str, bytes]
     explained = api.http.get(f"/v1/decisions/{d['id']}").json()
     [signal] = [s for s in explained["signals"] if s["label"] == "hashbank.allowlisted"]
     assert signal["evidence"]["overrode"], "the block-list match it overrode is shown"
+
+
+def test_an_hma_list_labelled_ncii_and_the_platforms_own_takedowns_are_refused(api: Api, banked: dict[str, bytes]) -> None:
+    owner = uid("adult")
+    api.account(owner, "adult")
+    profile = uid("prof")
+    r = api.http.put(f"/v1/objects/{profile}", json={"kind": "profile", "owner": owner})
+    assert r.status_code in (200, 201), r.text
+    ncii = check_image(api, owner, profile, banked["ncii"], field="image").json()
+    assert ncii["verdict"] == "block" and ncii["reasons"][0]["rule"] == "known-ncii-image", ncii
+    assert "preserve_evidence" in ncii["reasons"][0]["followups"]
+    own = check_image(api, owner, profile, banked["takedown"], field="image").json()
+    assert own["verdict"] == "block" and own["reasons"][0]["rule"] == "known-blocked-image", own
 
 
 def test_an_ordinary_cover_is_published(api: Api, banked: dict[str, bytes]) -> None:
