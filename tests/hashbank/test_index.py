@@ -338,3 +338,29 @@ def test_concurrent_readers_never_see_removed_ids_nor_miss_stable_ones() -> None
     assert searches[0] >= 100
     assert len(index) == 20_000 + batches * 300 - (batches - 1) * 150
     assert len(index._segments) < batches / 4  # merges ran (and were swapped in) while readers searched
+
+
+@pytest.mark.parametrize("radius", [0, 1, 15, 31, 32, 47, 48, 64])
+def test_multi_index_hashing_on_large_segments_is_exactly_the_flat_scan(monkeypatch: pytest.MonkeyPatch, radius: int) -> None:
+    import tutela.hashbank.index as ix
+
+    monkeypatch.setattr(ix, "MIH_MIN", 1_000)  # the tables are built for segments this large
+    rng = np.random.default_rng(radius)
+    codes = rng.integers(0, 256, (5_000, 32), dtype=np.uint8)
+    queries = []
+    for k in range(40):  # near-duplicates at every distance around the radius, and random hashes
+        q = np.unpackbits(codes[int(rng.integers(len(codes)))].copy())
+        q[rng.choice(256, min(256, k), replace=False)] ^= 1
+        queries.append(np.packbits(q))
+    queries += list(rng.integers(0, 256, (10, 32), dtype=np.uint8))
+    index = ix.PDQIndex(radius)
+    index.add(np.arange(len(codes)) * 3, codes)
+    assert index._segments[0].tables is not None
+    index.remove([0, 3, 6])
+    distances = np.bitwise_count((codes[None, :, :] ^ np.stack(queries)[:, None, :]).view(np.uint64)).sum(-1)
+    for q, found in zip(range(len(queries)), index.search_many(np.stack(queries)), strict=True):
+        expected = sorted(
+            ((int(i) * 3, int(distances[q, i])) for i in np.nonzero(distances[q] <= radius)[0] if i > 2),
+            key=lambda p: (p[1], p[0]),
+        )
+        assert found == expected
