@@ -40,7 +40,7 @@ from rich.table import Table
 
 TARGETS = "targets for Tutela: 1M <= 2 ms per query and <= 150 MB; 10M <= 25 ms and <= 1 GB; adding 1,000 to 1M <= 100 ms"
 RADIUS = 31
-TUTELA = "tutela PDQIndex (BinaryFlat)"
+TUTELA = "tutela PDQIndex (BinaryFlat; MIH tables >= 262k)"
 PYTX = "pytx PDQIndex (BinaryMultiHash 16x16)"
 PYTX2 = "pytx PDQIndex2 (FlatL2)"
 PYTX2_MAX = 1_000_000  # beyond this, PDQIndex2 would need 1 KB per hash as float32 (10 GB at 10M)

@@ -34,7 +34,7 @@ to 5), so latencies are inflated and noisy; memory is exact. First the faiss can
 - **IndexBinaryFlat** holds 32 bytes per hash and compares them all with 64-bit popcounts. It is
   exact by construction, the smallest, built at memory-copy speed, and appends in O(added).
 
-So the index is **IndexBinaryFlat**, without faiss's IDMap wrappers (IndexBinaryIDMap2's
+So the index is **IndexBinaryFlat** (with tables of our own on large segments, below), without faiss's IDMap wrappers (IndexBinaryIDMap2's
 `rev_map` costs tens of bytes per entry, and its `remove_ids` compacts the whole index in place
 while readers may be scanning it). Ids live in our own sorted int64 arrays: 41 bytes per entry
 in all. Then the whole `PDQIndex` beside python-threatexchange's own indexes
@@ -57,14 +57,27 @@ Changes without a rebuild, median of 5 rounds: adding 1,000 hashes to the 1M ind
 ms (target 100 ms) and removing 1,000 takes 0.6 ms (the first removal in a process takes 10 to
 15 ms: numpy's one-off set-up of `np.unique`); lookups after them are as fast as before.
 
-Against the targets: at 1M, 2.0 ms p50 (the 2 ms target, on a busy machine) and 41 MB (150 MB);
-at 10M, 410 MB (1 GB), but 43 to 68 ms p50 against 25 ms. That miss is the scan's nature: it
-reads all 320 MB per query, and this machine's memory bus moves 320 MB in about 21 ms even for
-a bare numpy sum, so a brute-force scan cannot reach 25 ms at 10M here. The faiss index that
-can (MultiHash) needs 3.5 to 5.4 GB. Closing the gap needs a candidate filter with compact
-tables: multi-index hashing with 16 sorted 16-bit substring tables of uint32 positions per
-segment (about 105 bytes per entry, so 1.05 GB at 10M, and tens of thousands of candidates per
-query at 10M instead of 10M), which faiss does not provide; or a second core.
+Against the targets, flat only: at 1M, 2.0 ms p50 and 41 MB; at 10M, 410 MB but 43 to 68 ms
+p50 against 25 ms. That miss is the scan's nature: it reads all 320 MB per query, and this
+machine's memory bus moves 320 MB in about 21 ms even for a bare numpy sum. The faiss index
+that avoids the scan (MultiHash) needs 3.5 to 5.4 GB.
+
+**So large segments add multi-index hashing of our own** (`_Tables`, from 262,144 entries): 16
+sorted tables of uint32 positions, one per 16-bit substring, 64 bytes per entry. A query
+probes 16 x 17 buckets (exact at radius 31 by the pigeonhole bound) and compares only those
+candidates in full, about 41,000 at 10M. Measured (`bench/bank_match.py --sizes 1m,10m
+--queries 300`, load 1.4 to 2.7, every peer returned exactly our matches):
+
+| hashes | system | build | memory | p50 / p99 |
+|---|---|---|---|---|
+| 1M | PDQIndex with tables | 0.57 s | 113 MB | 1.07 / 1.50 ms |
+| 1M | threatexchange PDQIndex | 11.8 s | (699 MB) | 1.46 / 9.7 ms |
+| 10M | PDQIndex with tables | 15.1 s | 1,058 MB (1,009 MiB) | 18.1 / 58.9 ms |
+| 10M | threatexchange PDQIndex | 105 s | (5,416 MB) | 7.0 / 51.6 ms |
+
+At 10M that is under the 25 ms target, and 5 times smaller than threatexchange's index, but
+1,058 MB is 6% over 10^9 bytes (under 1 GiB). Small segments (new additions) stay flat: a
+scan of a few thousand hashes is cheaper than 272 bucket probes.
 
 **How it changes without stalling matching.** The index is a tuple of immutable *segments*,
 each one IndexBinaryFlat plus its ids (sorted, so an id is found by binary search) and a
