@@ -2,7 +2,11 @@
 does) on one core, beside better-profanity and alt-profanity-check, on the corpus's texts.
 
 Batch: texts per second over every text of the corpus (Tutela's classifier scores one text per
-inference even here: see TextClassifier.score_many). Single call: p50 and p99 of one text at a time, on texts not seen before
+inference even here: see TextClassifier.score_many). The classifier caches its score by the
+normalised text, and the corpus's evasive spellings mostly normalise to their plain phrasing,
+so the corpus row is helped by the cache; the row "every text new" runs the same path on texts
+whose normalised forms are all different, with the cache emptied first: the cost of text the
+service has never seen. Single call: p50 and p99 of one text at a time, on texts not seen before
 (the classifier's cache is emptied first, so no call is a cache hit). alt-profanity-check is
 timed on a batch the way it is meant to be used. Everything runs on one core: onnxruntime is
 given one thread, as `tutela serve` gives it.
@@ -20,6 +24,7 @@ from profanity_check import predict
 from rich.console import Console
 from rich.table import Table
 
+from tutela.text.classifier import classifier_form
 from tutela.text.corpus import examples
 from tutela.text.detector import TextDetector
 
@@ -47,12 +52,20 @@ def main() -> None:
     table = Table(title=f"{len(texts)} corpus texts, one core (targets for tutela: >= 2,000 texts/s in batch, p99 <= 5 ms)")
     for col in ("system", "batch texts/s", "single p50 µs", "single p99 µs", "single max µs"):
         table.add_column(col, justify="left" if col == "system" else "right")
+    distinct = list({classifier_form(t): t for t in texts}.values())
+    systems = {
+        "tutela text path (corpus)": systems["tutela text path"],
+        f"tutela text path (every text new: {len(distinct):,})": systems["tutela text path"],
+        **{k: v for k, v in systems.items() if k != "tutela text path"},
+    }
     for name, (one, batch) in systems.items():
-        t0 = time.perf_counter()
-        batch(texts)
-        per_second = len(texts) / (time.perf_counter() - t0)
+        rows = distinct if "every text new" in name else texts
         detector.classifier._score.cache_clear()
-        lat = single_calls(one, texts[:3000])
+        t0 = time.perf_counter()
+        batch(rows)
+        per_second = len(rows) / (time.perf_counter() - t0)
+        detector.classifier._score.cache_clear()
+        lat = single_calls(one, rows[:3000])
         table.add_row(
             name,
             f"{per_second:,.0f}",
