@@ -211,3 +211,45 @@ def test_text_explain_shows_forms_signals_and_what_was_typed(env: dict[str, str]
     assert "text.image_request" in out and "'s e n d m e a p i c'" in out.replace("  ", " ")
     assert "text.self_claimed_age" in out and "'age': 12" in out
     assert "text.image_request" not in " ".join(tutela(env, "text", "explain", "Sex on Fire").stdout.split())
+
+
+def test_banks_hash_and_scan_from_the_command_line(tmp_path: Path) -> None:
+    """An operator's day with hash banks: hash a folder, load a list, scan, export, disable."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from image.benign_images import photo
+
+    env = env_for(f"sqlite:///{tmp_path / 'banks.db'}")
+    tutela(env, "db", "upgrade")
+    folder = tmp_path / "covers"
+    folder.mkdir()
+    for name in ("coffee", "rocket"):
+        photo(name).save(folder / f"{name}.jpg", quality=90)
+    (folder / "readme.txt").write_text("not an image")
+    hashed = tutela(env, "hash", str(folder / "coffee.jpg")).stdout
+    pdq = dict(part.split("=", 1) for part in hashed.strip().split("\t")[1:])["pdq"]
+    assert tutela(env, "hash", str(folder / "readme.txt"), check=False).returncode == 1
+
+    tutela(env, "banks", "create", "stand-ins", "--kind", "blocklist", "--label", "csam")
+    assert "already exists" in tutela(env, "banks", "create", "stand-ins", "--kind", "blocklist", check=False).stderr
+    (tmp_path / "list.csv").write_text(f"pdq,{pdq}\n")
+    assert "1 entries added" in tutela(env, "banks", "import", "stand-ins", str(tmp_path / "list.csv")).stdout
+    assert "0 entries added, 1 already there" in tutela(env, "banks", "import", "stand-ins", str(tmp_path / "list.csv")).stdout
+    (tmp_path / "bad.csv").write_text("pdq,not-a-hash\n")
+    bad = tutela(env, "banks", "import", "stand-ins", str(tmp_path / "bad.csv"), check=False)
+    assert bad.returncode == 1 and "nothing was imported" in bad.stderr
+
+    scanned = tutela(env, "scan", str(folder))
+    assert "coffee.jpg" in scanned.stdout and "rocket.jpg" not in scanned.stdout
+    assert "3 files: 2 images hashed against 1 bank entries, 1 matched, 1 not images or refused" in " ".join(
+        scanned.stdout.split()
+    )
+    assert pdq in tutela(env, "banks", "export", "stand-ins", "--format", "jsonl").stdout
+    assert "jsonl" in tutela(env, "banks", "export", "stand-ins", "--format", "te-json", check=False).stderr
+
+    tutela(env, "banks", "disable", "stand-ins")
+    assert "0 bank entries" in " ".join(tutela(env, "scan", str(folder)).stdout.split())
+    tutela(env, "banks", "enable", "stand-ins")
+    assert "1 entries removed" in tutela(env, "banks", "remove", "stand-ins", pdq).stdout
+    assert "pdq removed: 1" in tutela(env, "banks", "stats").stdout
