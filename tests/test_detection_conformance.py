@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from image.benign_images import gradient, noise, photo, text_image
+from image.benign_images import gradient, jpeg, noise, photo, text_image
 from tutela.contact import resolve_parties
 from tutela.detection import DetectionInput, Detector, default_detectors, run_detectors
 from tutela.hashbank.banks import add_entries, create_bank
@@ -48,17 +46,11 @@ TEXTS = [
 ]
 
 
-def _jpeg(im: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    im.convert("RGB").save(buf, "JPEG", quality=90)
-    return buf.getvalue()
-
-
 # Small images keep OCR quick; "known" is a benign stand-in placed in a test block-list below.
 IMAGES: list[AnalysedImage] = [
-    analyse(_jpeg(text_image(["add me on snap"], background=noise((420, 120), seed=5, low=170), size=(420, 120)))),
-    analyse(_jpeg(photo("coffee").resize((300, 200)))),
-    analyse(_jpeg(gradient((200, 200), (0, 0, 255), (255, 255, 0)))),
+    analyse(jpeg(text_image(["add me on snap"], background=noise((420, 120), seed=5, low=170), size=(420, 120)))),
+    analyse(jpeg(photo("coffee").resize((300, 200)))),
+    analyse(jpeg(gradient((200, 200), (0, 0, 255), (255, 255, 0)))),
 ]
 
 
@@ -75,7 +67,7 @@ def matcher() -> BankMatcher:
         add_entries(conn, bank, [BankEntry("pdq", IMAGES[1].hashes.pdq)], NOW)
     m = BankMatcher()
     with db.read() as conn:
-        m.refresh(conn, force=True)
+        m.refresh(conn)
     return m
 
 

@@ -535,7 +535,7 @@ def scan(
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     matcher = BankMatcher()
     with _migrated_database().read() as conn:
-        matcher.refresh(conn, force=True)
+        matcher.refresh(conn)
     matches: list[tuple[Path, str]] = []
     refused: list[tuple[Path, str]] = []
     low_quality = 0

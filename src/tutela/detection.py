@@ -77,7 +77,7 @@ def run_detectors(detectors: Iterable[Detector], inp: DetectionInput) -> list[Si
     they run side by side (measured: a cover's check goes from the sum of the nudity classifier
     and OCR to about the longer of the two)."""
     applicable = [d for d in detectors if d.applies(inp)]
-    heavy = [d for d in applicable if "image" in d.reads and inp.image is not None]
+    heavy = [d for d in applicable if "image" in d.reads]  # applies() already asked for an image
     futures = {id(d): _IMAGE_POOL.submit(d.detect, inp) for d in heavy[1:]} if len(heavy) > 1 else {}
     signals: list[Signal] = []
     for detector in applicable:

@@ -16,22 +16,10 @@ import httpx
 import pytest
 from PIL import Image
 
-from image.benign_images import noise, photo, text_image
+from image.benign_images import jpeg, noise, photo, png, text_image
 from support import Api, Server, tutela, uid
 
 BANK_REFRESH = 1.2  # seconds: the server looks at the banks at most once a second
-
-
-def jpeg(im: Image.Image, quality: int = 90) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=quality)
-    return buf.getvalue()
-
-
-def png(im: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, "PNG")
-    return buf.getvalue()
 
 
 def check_image(api: Api, actor: str, obj: str, data: bytes, multipart: bool = False, **extra: object) -> httpx.Response:

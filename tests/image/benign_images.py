@@ -7,6 +7,7 @@ thresholds and false positives, never detection of what the classifier is for.""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,19 @@ PHOTOS = (
     "page", "phantom", "retina", "rocket", "text",
 )  # fmt: skip
 SKIN_TONES = ((255, 219, 172), (241, 194, 125), (224, 172, 105), (198, 134, 66), (141, 85, 36), (92, 51, 23))
+
+
+def jpeg(image: Image.Image, quality: int = 90) -> bytes:
+    """The image as the bytes of a JPEG file, as an upload would carry it."""
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 def photo(name: str) -> Image.Image:

@@ -7,9 +7,11 @@ import hashlib
 import io
 import itertools
 
+import benign_images
 import numpy as np
 import pdqhash
 import pytest
+from benign_images import png
 from PIL import Image, ImageEnhance
 from skimage import data as samples
 from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_bytes
@@ -38,15 +40,7 @@ def photo(name: str) -> Image.Image:
 
 
 def jpeg(image: Image.Image, quality: int = 95) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality)
-    return out.getvalue()
-
-
-def png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
+    return benign_images.jpeg(image, quality)
 
 
 def pdq(data: bytes) -> str:

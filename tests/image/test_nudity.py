@@ -8,9 +8,6 @@ the thresholds and the false-positive rate, never detection of what the classifi
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from benign_images import benign_images, gradient, noise, photo, text_image, variants
@@ -43,19 +40,6 @@ def benign() -> dict[str, Image.Image]:
 def detections(clf: NudityClassifier, benign: dict[str, Image.Image]) -> dict[str, list[NudityBox]]:
     """Every benign image's boxes, found once for the tests that read them."""
     return {name: clf.detect(image) for name, image in benign.items()}
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Any attempt to reach the network fails the test."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    yield
 
 
 def inside(box: NudityBox, image: Image.Image) -> bool:

@@ -5,8 +5,6 @@ reading order. Timings are measured by bench/image_detectors.py, not asserted he
 from __future__ import annotations
 
 import logging
-import socket
-from collections.abc import Iterator
 
 import pytest
 from benign_images import gradient, noise, photo, sphere, text_image
@@ -21,17 +19,6 @@ NUMBER = "my number is 07700 900123"
 @pytest.fixture(scope="module")
 def reader() -> TextReader:
     return default_text_reader()
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    yield
 
 
 def overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:

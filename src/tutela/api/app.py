@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
@@ -50,8 +51,14 @@ def create_app(
         # as the process: move it out of the collector's sight so that collections stay short.
         gc.collect()
         gc.freeze()
-        with database.maintenance():
-            yield
+        stop = threading.Event()
+        follower = matcher.follow(database, stop)  # bank changes, off the check path
+        try:
+            with database.maintenance():
+                yield
+        finally:
+            stop.set()
+            follower.join(timeout=5)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -64,7 +71,7 @@ def create_app(
     )
     matcher = BankMatcher()
     with db.read() as conn:
-        matcher.refresh(conn, force=True)  # every bank entry, before the first check
+        matcher.refresh(conn)  # every bank entry, before the first check
     app.state.services = Services(
         db=db,
         policy=policy,

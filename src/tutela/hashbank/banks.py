@@ -3,8 +3,8 @@
 A bank is a named list of hashes with a kind (block-list or allow-list) and labels (csam, ncii,
 terror, own-takedowns, ...). Entries carry their own labels, source and metadata, and are
 never deleted: removal is a tombstone (`removed_at`), so a decision that matched an entry can
-always show it, and so every process can follow removals by reading the rows changed since it
-last looked (`tutela.hashbank.matcher`).
+always show it. Every change sets the bank's `updated_at` in its own transaction, which is how
+every process's matcher knows to reload the bank (`tutela.hashbank.matcher`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from tutela.hashbank.formats import BankEntry
+from tutela.hashbank.formats import BankEntry, normalise_value
 from tutela.store.tables import bank_entries, banks
 
 KINDS = ("blocklist", "allowlist")
-SIGNAL_TYPES = {"pdq": 64, "md5": 32, "sha256": 64}
+SIGNAL_TYPES = ("pdq", "md5", "sha256")  # PDQ of the picture; MD5 and SHA-256 of the file
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 LABEL = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 
@@ -112,20 +112,22 @@ def list_banks(conn: Connection) -> list[Bank]:
 def set_enabled(conn: Connection, name: str, enabled: bool, now: dt.datetime) -> Bank:
     bank = require_bank(conn, name)
     conn.execute(update(banks).where(banks.c.id == bank.id).values(enabled=enabled, updated_at=now))
-    # Touch the bank's live entries so that every matcher picks the change up.
-    conn.execute(
-        update(bank_entries).where(bank_entries.c.bank_id == bank.id, bank_entries.c.removed_at.is_(None)).values(changed_at=now)
-    )
     return require_bank(conn, name)
 
 
+def _touch(conn: Connection, bank: Bank, now: dt.datetime) -> None:
+    """Mark the bank changed, in the transaction that changes it: matchers reload a bank whose
+    updated_at moved (tutela.hashbank.matcher)."""
+    conn.execute(update(banks).where(banks.c.id == bank.id).values(updated_at=now))
+
+
 def validate(entry: BankEntry) -> BankEntry:
-    length = SIGNAL_TYPES.get(entry.signal_type)
-    if length is None:
+    if entry.signal_type not in SIGNAL_TYPES:
         raise BankError(f"signal type {entry.signal_type!r} is not supported here; use one of {', '.join(SIGNAL_TYPES)}")
-    value = entry.value.strip().lower()
-    if len(value) != length or any(c not in "0123456789abcdef" for c in value):
-        raise BankError(f"{entry.signal_type} hash {entry.value!r} is not {length} hex digits")
+    try:
+        value = normalise_value(entry.signal_type, entry.value)
+    except ValueError as e:
+        raise BankError(str(e)) from None
     return BankEntry(
         entry.signal_type, value, frozenset(_labels(entry.labels, "entry")), entry.source[:200], dict(entry.metadata)
     )
@@ -160,11 +162,12 @@ def add_entries(conn: Connection, bank: Bank, entries: Iterable[BankEntry], now:
                 "metadata": e.metadata,
                 "added_at": now,
                 "removed_at": None,
-                "changed_at": now,
             }
         )
     for at in range(0, len(rows), 5000):
         conn.execute(insert(bank_entries), rows[at : at + 5000])
+    if rows:
+        _touch(conn, bank, now)
     return len(rows), skipped
 
 
@@ -181,9 +184,11 @@ def remove_entries(conn: Connection, bank: Bank, signal_type: str, values: Itera
                 bank_entries.c.value.in_(wanted[at : at + 500]),
                 bank_entries.c.removed_at.is_(None),
             )
-            .values(removed_at=now, changed_at=now)
+            .values(removed_at=now)
         )
         removed += result.rowcount
+    if removed:
+        _touch(conn, bank, now)
     return removed
 
 

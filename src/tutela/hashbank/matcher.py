@@ -1,23 +1,26 @@
 """Matching an image's hashes against the enabled banks, following the store as it changes.
 
 Each process holds one `BankMatcher`: a PDQ index (tutela.hashbank.index, radius 31) and
-exact tables for MD5 and SHA-256 over the live entries of enabled banks. It loads everything
-once, then follows the store incrementally: `refresh` reads only the entry rows whose
-`changed_at` moved since it last looked (additions, tombstones, and the touch that enabling or
-disabling a bank gives its entries), and applies them to the index without a rebuild. The
-read overlaps the previous one by OVERLAP, so a row committed late by a transaction that
-stamped it earlier is still seen; applying a row twice changes nothing.
+exact tables for MD5 and SHA-256 over the live entries of enabled banks.
 
-How fresh a match is: a bank change made through this process is applied at once; one made by
-another process (another server, `tutela banks import`) is seen within REFRESH_EVERY.
+How it follows the store: every change to a bank (entries added or removed, enabled or
+disabled) sets the bank's `updated_at` in the same transaction (tutela.hashbank.banks).
+`refresh` reads the small `banks` table and, for each bank whose `updated_at` moved since it
+last looked, reads that bank's live entries and applies the difference to the index (adds and
+removals, no rebuild). A bank that did not change is not read, and nothing depends on when a
+transaction commits: a long import is seen when it commits, whatever time it stamped.
+
+`refresh` runs off the check path: the service calls it from a background thread every
+REFRESH_EVERY (tutela.api.app), so a bank change made anywhere (another server, `tutela banks
+import`) is matched within about a second, and a check never waits for a bank to load.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
-import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,17 +28,20 @@ from sqlalchemy import Connection, select
 
 from tutela.hashbank.index import PDQIndex
 from tutela.model import ImageFacts
+from tutela.store.db import Database
 from tutela.store.tables import bank_entries, banks
+
+log = logging.getLogger("tutela.hashbank")
 
 RADIUS = 31  # PDQ: Meta's recommended match distance for 256-bit hashes
 MIN_QUALITY = 50  # PDQ hashes of lower quality (flat, featureless images) are not matched
 REFRESH_EVERY = 1.0  # seconds between looks at the store
-OVERLAP = dt.timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
 class EntryInfo:
     id: int
+    bank_id: int
     bank: str
     kind: str  # blocklist or allowlist
     labels: tuple[str, ...]  # the bank's and the entry's
@@ -70,63 +76,81 @@ class BankMatcher:
         self.index = PDQIndex(radius)
         self.exact: dict[tuple[str, str], set[int]] = {}
         self.info: dict[int, EntryInfo] = {}
-        self._watermark: dt.datetime | None = None
-        self._last_refresh = 0.0
+        self._seen: dict[int, dt.datetime] = {}  # bank id -> the updated_at its entries were read at
         self._lock = threading.Lock()  # one refresher at a time; matching reads without it
 
     def __len__(self) -> int:
         return len(self.info)
 
-    def refresh(self, conn: Connection, force: bool = False) -> int:
-        """Apply the store's bank changes since the last look; returns how many rows were read.
-        Cheap when nothing changed (one indexed query), and skipped within REFRESH_EVERY."""
-        now = time.monotonic()
-        if not force and now - self._last_refresh < REFRESH_EVERY:
-            return 0
+    def refresh(self, conn: Connection) -> int:
+        """Apply the changes of every bank changed since the last look; returns how many banks
+        were read again. Cheap when nothing changed: one read of the banks table."""
         with self._lock:
-            self._last_refresh = now
-            bank_rows = {r.id: r for r in conn.execute(select(banks))}
-            q = select(bank_entries).order_by(bank_entries.c.changed_at, bank_entries.c.id)
-            if self._watermark is not None:
-                q = q.where(bank_entries.c.changed_at >= self._watermark - OVERLAP)
-            rows = list(conn.execute(q))
-            self._apply(rows, bank_rows)
-            if rows:
-                newest = max(r.changed_at for r in rows)
-                self._watermark = newest if self._watermark is None else max(self._watermark, newest)
-            elif self._watermark is None:
-                self._watermark = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-            return len(rows)
+            changed = [b for b in conn.execute(select(banks)) if self._seen.get(b.id) != b.updated_at]
+            for bank in changed:
+                rows = (
+                    conn.execute(
+                        select(bank_entries).where(bank_entries.c.bank_id == bank.id, bank_entries.c.removed_at.is_(None))
+                    ).all()
+                    if bank.enabled
+                    else []
+                )
+                self._replace(bank, rows)
+                self._seen[bank.id] = bank.updated_at
+            return len(changed)
 
-    def _apply(self, rows: Iterable[Any], bank_rows: dict[int, Any]) -> None:
+    def _replace(self, bank: Any, rows: Sequence[Any]) -> None:
+        """Make the bank's entries in the index exactly `rows`."""
+        live = {int(r.id): r for r in rows}
+        gone = [i for i, e in self.info.items() if e.bank_id == bank.id and i not in live]
+        remove_pdq = []
+        for entry_id in gone:
+            info = self.info.pop(entry_id)
+            if info.signal_type == "pdq":
+                remove_pdq.append(entry_id)
+            else:
+                self.exact.get((info.signal_type, info.value), set()).discard(entry_id)
+        if remove_pdq:
+            self.index.remove(remove_pdq)
         add_ids: list[int] = []
         add_hashes: list[str] = []
-        remove_ids: list[int] = []
-        for r in rows:
-            bank: Any = bank_rows.get(r.bank_id)
-            live = r.removed_at is None and bank is not None and bool(bank.enabled)
-            entry_id = int(r.id)
-            known = entry_id in self.info
-            if live and not known:
-                info = EntryInfo(
-                    entry_id, bank.name, bank.kind, tuple(sorted({*bank.labels, *r.labels})), r.signal_type, r.value, r.source
-                )
-                self.info[entry_id] = info
-                if info.signal_type == "pdq":
-                    add_ids.append(entry_id)
-                    add_hashes.append(info.value)
-                else:
-                    self.exact.setdefault((info.signal_type, info.value), set()).add(entry_id)
-            elif not live and known:
-                info = self.info.pop(entry_id)
-                if info.signal_type == "pdq":
-                    remove_ids.append(entry_id)
-                else:
-                    self.exact.get((info.signal_type, info.value), set()).discard(entry_id)
-        if remove_ids:
-            self.index.remove(remove_ids)
+        for entry_id, r in live.items():
+            if entry_id in self.info:
+                continue
+            info = EntryInfo(
+                entry_id,
+                bank.id,
+                bank.name,
+                bank.kind,
+                tuple(sorted({*bank.labels, *r.labels})),
+                r.signal_type,
+                r.value,
+                r.source,
+            )
+            self.info[entry_id] = info
+            if info.signal_type == "pdq":
+                add_ids.append(entry_id)
+                add_hashes.append(info.value)
+            else:
+                self.exact.setdefault((info.signal_type, info.value), set()).add(entry_id)
         if add_ids:
             self.index.add(add_ids, add_hashes)
+
+    def follow(self, db: Database, stop: threading.Event) -> threading.Thread:
+        """Refresh every REFRESH_EVERY in a background thread until `stop` is set. A failed
+        refresh is logged and retried: matching goes on with what was last loaded."""
+
+        def loop() -> None:
+            while not stop.wait(REFRESH_EVERY):
+                try:
+                    with db.read() as conn:
+                        self.refresh(conn)
+                except Exception:
+                    log.exception("reading the hash banks failed; matching continues on the banks as last read, retrying")
+
+        thread = threading.Thread(target=loop, name="tutela-banks", daemon=True)
+        thread.start()
+        return thread
 
     def match(self, facts: ImageFacts) -> list[BankMatch]:
         """Every live entry of an enabled bank that the image matches: MD5 or SHA-256 equal, or

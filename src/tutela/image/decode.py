@@ -351,7 +351,7 @@ def _decode(data: bytes, fmt: ImageFormat, limits: Limits, max_side: int | None)
         source.draft("RGB", (max_side, max_side))
     source.load()
     orientation, exif = _read_exif(source)
-    image = _to_rgb(source)
+    image = to_rgb(source)
     if max_side is not None:
         image.thumbnail((max_side, max_side))
     transpose = _ORIENT.get(orientation or 1)
@@ -565,7 +565,7 @@ def _json_safe(value: object) -> ExifValue:
     return number if math.isfinite(number) else str(number)
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
+def to_rgb(image: Image.Image) -> Image.Image:
     """The first frame as 8-bit RGB, as a viewer would see it on a white page.
 
     Transparent pixels still carry colours; compositing on white shows what is visible rather

@@ -38,6 +38,8 @@ import onnxruntime
 from PIL import Image
 from ruamel.yaml import YAML
 
+from tutela.image.decode import to_rgb
+
 SPEC_PATH = Path(__file__).parent / "data" / "nudity.yaml"
 
 Kind = Literal["explicit", "exposed", "covered", "face"]
@@ -119,17 +121,6 @@ def model_path() -> Path:
     return path
 
 
-def _rgb(image: Image.Image) -> Image.Image:
-    """The image in RGB. Transparent pixels are shown over white, as a page shows them: the
-    model should see what a viewer sees, not the colours hidden under alpha."""
-    if image.mode == "RGB":
-        return image
-    if image.has_transparency_data:
-        rgba = image.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-    return image.convert("RGB")
-
-
 class NudityClassifier:
     """Boxes of body parts and faces, each with a class and a score.
 
@@ -162,7 +153,7 @@ class NudityClassifier:
     def detect(self, image: Image.Image) -> list[NudityBox]:
         """Every box over the floor, best first. Any size or mode of image: it is shrunk (or
         grown) to the network's 320 px first, so the time does not depend on its size."""
-        rgb = _rgb(image)
+        rgb = to_rgb(image)  # transparent pixels over white, as a viewer sees them
         width, height = rgb.size
         scale = self.size / max(width, height)
         resized = (min(self.size, max(1, round(width * scale))), min(self.size, max(1, round(height * scale))))

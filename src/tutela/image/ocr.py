@@ -32,6 +32,8 @@ from PIL import Image
 from rapidocr_onnxruntime import RapidOCR
 from rapidocr_onnxruntime.utils.logger import get_logger
 
+from tutela.image.decode import to_rgb
+
 MAX_SIDE = 512
 """The long side an image is read at, at most: it bounds the time of one read. The check is
 synchronous (its target is a p50 of 150 ms for a cover, bench/check_image.py), so an upload is
@@ -97,7 +99,7 @@ class TextReader:
 
     def read(self, image: Image.Image) -> list[OcrLine]:
         """The lines of text at or over `min_score`, in reading order. Any size or mode of image."""
-        rgb = _rgb(image)
+        rgb = to_rgb(image)  # transparent pixels over white, as a viewer sees them
         width, height = rgb.size
         if min(width, height) < MIN_TEXT_PX:
             return []
@@ -118,17 +120,6 @@ class TextReader:
             if clean and float(score) >= self.min_score and right > left and bottom > top:
                 lines.append(OcrLine(clean, round(float(score), 6), (left, top, right - left, bottom - top)))
         return reading_order(lines)
-
-
-def _rgb(image: Image.Image) -> Image.Image:
-    """The image in RGB, transparent pixels shown over white as a page shows them (RapidOCR's
-    own conversion of RGBA inverts some images)."""
-    if image.mode == "RGB":
-        return image
-    if image.has_transparency_data:
-        rgba = image.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-    return image.convert("RGB")
 
 
 def _padded(pixels: np.ndarray) -> np.ndarray:

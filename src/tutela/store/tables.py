@@ -189,8 +189,8 @@ banks = Table(
 )
 
 # Entries are never deleted: removal sets removed_at (a tombstone), so that a decision made on
-# a match can always show the entry it matched, and so that every process can follow removals
-# by reading rows changed since it last looked (`changed_at`).
+# a match can always show the entry it matched. A change to a bank's entries also sets the
+# bank's updated_at, which is what matchers follow (tutela.hashbank.matcher).
 bank_entries = Table(
     "bank_entries",
     metadata,
@@ -203,9 +203,7 @@ bank_entries = Table(
     Column("metadata", Json, nullable=False),
     Column("added_at", UTCDateTime, nullable=False),
     Column("removed_at", UTCDateTime),
-    Column("changed_at", UTCDateTime, nullable=False),
     Index(None, "bank_id", "signal_type", "value"),
-    Index(None, "changed_at"),
 )
 
 

@@ -186,13 +186,17 @@ def _check(body: CheckIn, image: bytes | None, response: Response, svc: Services
     with svc.db.read() as conn:
         existing = repo.find_decision(conn, change_id=body.change_id)
         if existing is not None:
-            return _replay(existing, digest, response)
-    analysed = _analysed(image, svc.limits) if image is not None else None
-    change = Change(
-        body.change_id, body.actor, body.object, body.field, body.text, tuple(body.tags), analysed.facts() if analysed else None
-    )
-    with svc.db.read() as conn:
-        svc.matcher.refresh(conn)
+            return _replay(existing, digest, response)  # a retry: the image is not analysed again
+        analysed = _analysed(image, svc.limits) if image is not None else None
+        change = Change(
+            body.change_id,
+            body.actor,
+            body.object,
+            body.field,
+            body.text,
+            tuple(body.tags),
+            analysed.facts() if analysed else None,
+        )
         try:
             outcome = evaluate_change(repo.StoreWorld(conn), change, svc.policy, svc.detectors, now, analysed)
         except UnknownObject as e:
