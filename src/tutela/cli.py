@@ -29,6 +29,10 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
 app.add_typer(text_app, name="text")
 app.add_typer(banks_app, name="banks")
+webhooks_app = typer.Typer(help="Webhooks: the outbox, dead letters, redelivery.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log: verify its hash chain, read it.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(audit_app, name="audit")
 
 # Off a terminal (piped, captured by CI) Rich would wrap tables at 80 columns and cut cells.
 out = Console(width=None if sys.stdout.isatty() else 240)
@@ -38,6 +42,15 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
 def _fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
+
+
+def _audit(conn: object, action: str, subject: str, data: dict[str, object]) -> None:
+    """A configuration change from the command line, in the audit log (in the change's transaction)."""
+    import getpass
+
+    from tutela import audit
+
+    audit.record(conn, f"cli:{getpass.getuser()}", action, subject, data, dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
 
 
 def _settings() -> Settings:
@@ -159,7 +172,9 @@ def keys_create(
         scopes = [Scope(s) for s in scope]
     except ValueError:
         raise _fail(f"scopes must be among {', '.join(s.value for s in Scope)}; got {', '.join(scope)}") from None
-    key = create_key(_migrated_database(), name, scopes)
+    import getpass
+
+    key = create_key(_migrated_database(), name, scopes, actor=f"cli:{getpass.getuser()}")
     err.print(f"created key for {name!r} with scopes {', '.join(scope)}; store it now, it is not shown again:")
     print(key)
 
@@ -191,6 +206,7 @@ def keys_revoke(prefix: str) -> None:
     with _migrated_database().write() as conn:
         if not repo.revoke_key(conn, prefix, dt.datetime.now(dt.UTC)):
             raise _fail(f"no active key with prefix {prefix!r}; see `tutela keys list`")
+        _audit(conn, "key.revoked", f"key:{prefix}", {})
     out.print(f"revoked {prefix}")
 
 
@@ -384,6 +400,7 @@ def banks_create(
     try:
         with _migrated_database().write() as conn:
             bank = create_bank(conn, name, kind, label or [], description, dt.datetime.now(dt.UTC))
+            _audit(conn, "bank.created", f"bank:{name}", {"kind": kind, "labels": label or []})
     except BankError as e:
         raise _fail(str(e)) from None
     out.print(f"created {bank.kind} bank {bank.name!r} (labels: {', '.join(bank.labels) or 'none'})")
@@ -412,6 +429,7 @@ def banks_import(
     try:
         with _migrated_database().write() as conn:
             added, skipped = add_entries(conn, require_bank(conn, name), parsed, dt.datetime.now(dt.UTC))
+            _audit(conn, "bank.imported", f"bank:{name}", {"file": str(file), "format": fmt, "added": added, "skipped": skipped})
     except BankError as e:
         raise _fail(str(e)) from None
     out.print(f"{name}: {added} entries added, {skipped} already there")
@@ -475,6 +493,7 @@ def _set_bank_enabled(name: str, enabled: bool) -> None:
     try:
         with _migrated_database().write() as conn:
             set_enabled(conn, name, enabled, dt.datetime.now(dt.UTC))
+            _audit(conn, "bank.enabled" if enabled else "bank.disabled", f"bank:{name}", {})
     except BankError as e:
         raise _fail(str(e)) from None
     out.print(f"{name}: {'enabled' if enabled else 'disabled'}")
@@ -492,6 +511,7 @@ def banks_remove(
     try:
         with _migrated_database().write() as conn:
             n = remove_entries(conn, require_bank(conn, name), signal_type, value, dt.datetime.now(dt.UTC))
+            _audit(conn, "bank.entries_removed", f"bank:{name}", {"signal_type": signal_type, "removed": n})
     except BankError as e:
         raise _fail(str(e)) from None
     out.print(f"{name}: {n} entries removed")
@@ -568,6 +588,114 @@ def scan(
     )
     for f, why in refused[:10]:
         err.print(f"  {f}: {why}")
+
+
+# ---- background work, webhooks, audit ------------------------------------------------------
+
+
+@app.command("worker")
+def worker_cmd() -> None:
+    """Deliver webhooks and escalate overdue cases, without serving the API (run API replicas
+    with TUTELA_WORKERS=false and as many of these as needed)."""
+    import signal
+    import threading
+
+    from tutela import logs
+    from tutela.actions.worker import Worker
+
+    settings = _settings()
+    logs.configure(settings.log_level, settings.log_json)
+    worker = Worker(_migrated_database(), settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    err.print(f"tutela worker: delivering to {settings.webhook_url or '(no TUTELA_WEBHOOK_URL: queueing only)'}")
+    worker.run(stop)
+
+
+@webhooks_app.command("status")
+def webhooks_status() -> None:
+    """How many webhooks are pending, delivered and dead."""
+    from tutela.actions import outbox
+
+    with _migrated_database().read() as conn:
+        counts = outbox.counts(conn)
+    for status in ("pending", "delivered", "dead"):
+        out.print(f"{status}: {counts.get(status, 0):,}")
+
+
+@webhooks_app.command("dead")
+def webhooks_dead(limit: Annotated[int, typer.Option(help="How many to list")] = 100) -> None:
+    """Dead-lettered webhooks: retried max attempts times without a 2xx answer."""
+    from tutela.actions import outbox
+
+    with _migrated_database().read() as conn:
+        rows = outbox.listing(conn, "dead", limit)
+    table = Table("delivery id", "event", "key", "attempts", "created", "last error")
+    for r in rows:
+        table.add_row(
+            r["delivery_id"],
+            r["event"],
+            r["key"],
+            str(r["attempts"]),
+            r["created_at"].isoformat(timespec="seconds"),
+            r["last_error"] or "",
+        )
+    out.print(table)
+    if not rows:
+        out.print("no dead webhooks")
+
+
+@webhooks_app.command("redeliver")
+def webhooks_redeliver(
+    delivery_id: Annotated[list[str] | None, typer.Argument(help="delivery ids (whd_...); none with --all-dead")] = None,
+    all_dead: Annotated[bool, typer.Option("--all-dead", help="every dead webhook")] = False,
+) -> None:
+    """Put dead webhooks back in the queue; they are sent again with the same delivery id."""
+    from tutela.actions import outbox
+
+    if not delivery_id and not all_dead:
+        raise _fail("name delivery ids (see `tutela webhooks dead`) or pass --all-dead")
+    with _migrated_database().write() as conn:
+        n = outbox.redeliver(conn, None if all_dead else delivery_id, dt.datetime.now(dt.UTC))
+        _audit(conn, "webhooks.redelivered", "webhooks", {"count": n, "ids": delivery_id or "all dead"})
+    out.print(f"{n} webhook(s) queued again")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain from the first entry; exit 1 at the first broken link."""
+    from tutela import audit
+
+    with _migrated_database().read() as conn:
+        result = audit.verify(conn)
+    if not result.ok:
+        raise _fail(
+            f"the audit log is broken at entry {result.broken_at}: {result.problem}. Entries before it "
+            f"({result.entries - 1}) verify; restore the log from a backup and compare"
+        )
+    out.print(f"audit log ok: {result.entries:,} entries, head {result.head}")
+
+
+@audit_app.command("show")
+def audit_show(
+    after: Annotated[int, typer.Option(help="Entries after this sequence number")] = 0,
+    limit: Annotated[int, typer.Option(help="How many")] = 50,
+) -> None:
+    """Print audit entries in order."""
+    import json
+
+    from tutela import audit
+
+    with _migrated_database().read() as conn:
+        for e in audit.entries(conn, after, limit):
+            print(
+                json.dumps(
+                    {k: e[k] for k in ("seq", "at", "actor", "action", "subject", "data", "hash")},
+                    default=str,
+                    ensure_ascii=False,
+                )
+            )
 
 
 @app.command("settings")

@@ -29,6 +29,7 @@ def configure(level: str = "info", json: bool = False) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))  # per-/readyz chatter
+    logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))  # one line per webhook sent
     structlog.configure(
         processors=[*processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -133,6 +133,90 @@ class Followup(StrEnum):
     SAFEGUARD = "safeguard"  # a child may be at risk or self-producing: support and protect, never punish
 
 
+class ReportCategory(StrEnum):
+    """What a report (and so a case) is about: the categories a reporter chooses from. Each has
+    its own service level (the policy's `casework.service_levels`)."""
+
+    CHILD_SEXUAL_EXPLOITATION = "child_sexual_exploitation"
+    GROOMING = "grooming"  # grooming, or unwanted contact with a child
+    SEXUAL_CONTENT = "sexual_content"
+    HARASSMENT = "harassment"
+    SPAM = "spam"
+    OTHER = "other"
+
+    @property
+    def csea(self) -> bool:
+        """Child sexual exploitation and abuse: the queue that goes first."""
+        return self in (ReportCategory.CHILD_SEXUAL_EXPLOITATION, ReportCategory.GROOMING)
+
+    @property
+    def rank(self) -> int:
+        return _REPORT_CATEGORY_RANK[self]
+
+    @classmethod
+    def of(cls, category: Category) -> ReportCategory:
+        """The case category a rule's category opens."""
+        return _CASE_CATEGORY[category]
+
+
+_REPORT_CATEGORY_RANK = {
+    ReportCategory.CHILD_SEXUAL_EXPLOITATION: 5,
+    ReportCategory.GROOMING: 4,
+    ReportCategory.SEXUAL_CONTENT: 3,
+    ReportCategory.HARASSMENT: 2,
+    ReportCategory.OTHER: 1,
+    ReportCategory.SPAM: 0,
+}
+_CASE_CATEGORY = {
+    Category.CSAM: ReportCategory.CHILD_SEXUAL_EXPLOITATION,
+    Category.SOLICITATION: ReportCategory.CHILD_SEXUAL_EXPLOITATION,  # enticement of a minor
+    Category.GROOMING: ReportCategory.GROOMING,
+    Category.STRANGER_CONTACT: ReportCategory.GROOMING,
+    Category.IMPERSONATION: ReportCategory.GROOMING,  # an adult posing as a child
+    Category.CONTACT: ReportCategory.OTHER,
+    Category.SEXUAL_CONTENT: ReportCategory.SEXUAL_CONTENT,
+    Category.HARASSMENT: ReportCategory.HARASSMENT,
+    Category.SPAM: ReportCategory.SPAM,
+    Category.OTHER: ReportCategory.OTHER,
+}
+
+
+class SubjectKind(StrEnum):
+    """What a report or a case is about."""
+
+    OBJECT = "object"
+    ACCOUNT = "account"
+
+
+class Action(StrEnum):
+    """What a moderator (or an interim measure) does about a case, carried out by the platform
+    when it receives the `action.taken` webhook."""
+
+    ALLOW = "allow"  # dismiss: nothing wrong; lifts any interim measure
+    RESTORE = "restore"  # put back content hidden or removed earlier (e.g. on appeal)
+    HIDE = "hide"  # not visible to others; kept
+    REMOVE = "remove"  # taken down
+    AGE_RESTRICT = "age_restrict"  # visible to adults only
+    WARN = "warn"  # tell the account it broke the rules
+    RESTRICT_CONTACT = "restrict_contact"  # may not reach children (tags, edits, messages)
+    SUSPEND = "suspend"  # the account is suspended until a time
+    TERMINATE = "terminate"  # the account is closed
+
+    @property
+    def on_content(self) -> bool:
+        return self in (Action.HIDE, Action.REMOVE, Action.AGE_RESTRICT, Action.RESTORE)
+
+    @property
+    def restricts(self) -> bool:
+        """A restriction in the DSA's sense (Art. 17): the affected user gets a statement of reasons."""
+        return self not in (Action.ALLOW, Action.RESTORE, Action.WARN)
+
+    @property
+    def upholds(self) -> bool:
+        """Whether deciding this says the reports were right."""
+        return self not in (Action.ALLOW, Action.RESTORE)
+
+
 ADULT_AGE = 18
 TEEN_AGE = 13
 

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import threading
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
+from sqlalchemy import select
 
-from tutela import __version__
+from tutela import __version__, audit
+from tutela.actions.worker import Worker
 from tutela.api import problems
 from tutela.api.auth import Authenticator
 from tutela.api.deps import Services
 from tutela.api.limits import BodyLimit
-from tutela.api.routes import accounts, checks, health, objects
+from tutela.api.routes import accounts, appeals, cases, checks, health, objects, reports
 from tutela.config import Settings
 from tutela.detection import Detector, default_detectors
 from tutela.hashbank.matcher import BankMatcher
 from tutela.image import Limits
 from tutela.policy import Policy, default_policy_path, load_policy
 from tutela.store import Database
+from tutela.store import tables as t
 from tutela.store.migrate import require_current
 
 DESCRIPTION = """\
@@ -53,11 +57,15 @@ def create_app(
         gc.freeze()
         stop = threading.Event()
         follower = matcher.follow(database, stop)  # bank changes, off the check path
+        if worker is not None:
+            worker.start()
         try:
             with database.maintenance():
                 yield
         finally:
             stop.set()
+            if worker is not None:
+                worker.stop()
             follower.join(timeout=5)
 
     app = FastAPI(
@@ -69,6 +77,8 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
+    worker = Worker(db, settings) if settings.workers else None
+    _record_policy(db, policy)
     matcher = BankMatcher()
     with db.read() as conn:
         matcher.refresh(conn)  # every bank entry, before the first check
@@ -79,13 +89,34 @@ def create_app(
         auth=Authenticator(db, settings.key_cache_seconds),
         matcher=matcher,
         limits=Limits(max_bytes=settings.max_image_bytes),
+        worker=worker,
+        case_lock_seconds=settings.case_lock_seconds,
     )
     problems.install(app)
     image_body = max(settings.max_body_bytes, settings.max_image_bytes * 4 // 3 + 64 * 1024)  # base64, and the JSON
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths={"/v1/checks": image_body})
     v1 = APIRouter(prefix="/v1")
-    for module in (accounts, objects, checks):
+    for module in (accounts, objects, checks, reports, cases, appeals):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(health.router)
     return app
+
+
+def _record_policy(db: Database, policy: Policy) -> None:
+    """A configuration change worth auditing: the policy this server enforces, when it differs
+    from the one recorded last."""
+    with db.write() as conn:
+        last = conn.execute(
+            select(t.audit_log.c.data).where(t.audit_log.c.action == "policy.loaded").order_by(t.audit_log.c.seq.desc()).limit(1)
+        ).scalar()
+        if last and last.get("version") == policy.version:
+            return
+        audit.record(
+            conn,
+            audit.SYSTEM,
+            "policy.loaded",
+            f"policy:{policy.name}",
+            {"version": policy.version, "source": policy.source, "previous": last.get("version") if last else None},
+            dt.datetime.now(dt.UTC),
+        )

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from fastapi import Request
 
+from tutela import audit
 from tutela.api.problems import ProblemError
 from tutela.store import Database, repo
 
@@ -41,12 +42,14 @@ def _sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(db: Database, name: str, scopes: list[Scope]) -> str:
+def create_key(db: Database, name: str, scopes: list[Scope], actor: str = "system") -> str:
     """Mint a key, store its hash, return the key: the only time it is ever seen."""
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
+    now = dt.datetime.now(dt.UTC)
     with db.write() as conn:
-        repo.add_key(conn, prefix, _sha256(secret), name, [s.value for s in scopes], dt.datetime.now(dt.UTC))
+        repo.add_key(conn, prefix, _sha256(secret), name, [s.value for s in scopes], now)
+        audit.record(conn, actor, "key.created", f"key:{prefix}", {"name": name, "scopes": [s.value for s in scopes]}, now)
     return f"tut_{prefix}_{secret}"
 
 

@@ -12,6 +12,7 @@ from typing import ParamSpec, TypeVar
 import anyio.to_thread
 from fastapi import Request
 
+from tutela.actions.worker import Worker
 from tutela.api.auth import Authenticator
 from tutela.detection import Detector
 from tutela.hashbank.matcher import BankMatcher
@@ -31,7 +32,14 @@ class Services:
     auth: Authenticator
     matcher: BankMatcher
     limits: Limits
+    worker: Worker | None = None  # None: webhooks are delivered by `tutela worker`
+    case_lock_seconds: int = 900
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def wake(self) -> None:
+        """Webhooks were queued: deliver them now rather than at the next poll."""
+        if self.worker is not None:
+            self.worker.wake()
 
 
 async def services(request: Request) -> Services:

@@ -4,15 +4,18 @@ naming the field instead of a silently ignored value."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+import json
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from tutela.model import (
+    Action,
     AgeBand,
     AgeBasis,
     ConnectionKind,
     ObjectKind,
+    ReportCategory,
     Verdict,
     Visibility,
     band_for_birth_date,
@@ -64,8 +67,19 @@ class AgeIn(Input):
         return self
 
 
+class IdentifiersIn(Input):
+    """What lets Tutela recognise a terminated account coming back under a new id. Send
+    hashes, never the raw values."""
+
+    email_sha256: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = Field(
+        default_factory=list, max_length=20, description="SHA-256 (lower-case hex) of each normalised email address."
+    )
+    device_ids: list[Id] = Field(default_factory=list, max_length=50, description="Device ids (or their hashes).")
+
+
 class AccountIn(Input):
     age: AgeIn = Field(default_factory=AgeIn)
+    identifiers: IdentifiersIn | None = Field(None, description="Identifiers for re-registration checks.")
 
 
 class AgeOut(BaseModel):
@@ -82,6 +96,9 @@ class AccountOut(BaseModel):
     age: AgeOut
     created_at: dt.datetime
     updated_at: dt.datetime
+    flags: list[dict[str, Any]] = Field(
+        default_factory=list, description="Raised by this update, e.g. re-registration of a terminated account."
+    )
 
 
 class ConnectionOut(BaseModel):
@@ -185,3 +202,129 @@ class Health(BaseModel):
     status: str
     policy_version: str | None = None
     schema_revision: str | None = None
+
+
+# ---- reports, cases, appeals ----------------------------------------------------------------
+
+MAX_REPORT_TEXT = 10_000
+MAX_CONTEXT_BYTES = 64 * 1024
+ReportText = Annotated[str, StringConstraints(max_length=MAX_REPORT_TEXT), AfterValidator(_storable)]
+
+
+def _bounded_context(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > MAX_CONTEXT_BYTES:
+        raise ValueError(f"context is {size} bytes of JSON; at most {MAX_CONTEXT_BYTES} are kept (trim older items)")
+    _storable(json.dumps(value, ensure_ascii=False))
+    return value
+
+
+class ReportIn(Input):
+    """A notice (DSA Art. 16) or an in-app report, sent by the platform."""
+
+    report_id: Id = Field(description="Your id for this report. Sending it again returns the same receipt.")
+    reporter: Id | None = Field(None, description="The reporting account (mirrored first); omit for an anonymous report.")
+    trusted_flagger: bool = Field(False, description="The notice comes from a trusted flagger (DSA Art. 22): it goes first.")
+    object: Id | None = Field(None, description="The reported content object. Give object or account, not both.")
+    account: Id | None = Field(None, description="The reported account.")
+    category: ReportCategory
+    text: ReportText = Field("", description="What the reporter wrote.")
+    context: Annotated[dict[str, Any], AfterValidator(_bounded_context)] = Field(
+        default_factory=dict,
+        description="What the platform holds around it: the surrounding edits, the reported account's recent changes (JSON, at most 64 KiB).",
+    )
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> ReportIn:
+        if (self.object is None) == (self.account is None):
+            raise ValueError("give exactly one of object or account: what is being reported")
+        return self
+
+
+class ReportOut(BaseModel):
+    id: str = Field(description="Tutela's id for the report.")
+    report_id: str = Field(description="Your id for the report.")
+    case_id: str
+    category: ReportCategory
+    status: str = Field(description="received; decided once a moderator has ruled on the case.")
+    timeframe: str = Field(description="The indicative timeframe to tell the reporter (Ofcom ICU D4).")
+    deadline: dt.datetime
+    interim_action: str | None = Field(description="hide or restrict_contact when the case earned interim protection.")
+    outcome: str | None = Field(None, description="upheld or rejected, once decided.")
+    created_at: dt.datetime
+
+
+class ModeratorIn(Input):
+    moderator: Id = Field(description="The person acting (your console's user id); recorded with every step.")
+
+
+class CaseDecisionIn(ModeratorIn):
+    action: Action
+    reason: ReportText = Field(min_length=1, description="Why: shown to the affected user in the statement of reasons.")
+    ground: Literal["illegal", "terms"] | None = Field(
+        None, description="illegal content, or against the terms; default: illegal for child exploitation and grooming."
+    )
+    duration_hours: float | None = Field(None, gt=0, le=24 * 3650, description="For suspend: how long.")
+
+
+class AppealIn(Input):
+    appeal_id: Id = Field(description="Your id for this appeal. Sending it again returns the same appeal.")
+    case_id: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+    appellant: Id = Field(description="The affected account or a reporter of the case.")
+    text: ReportText = Field("", description="What the appellant wrote.")
+
+
+class AppealOut(BaseModel):
+    id: str
+    appeal_id: str
+    case_id: str
+    appellant: str
+    status: str = Field(description="under_review, or decided")
+    outcome: str | None = Field(description="upheld (the decision stands) or overturned")
+    created_at: dt.datetime
+
+
+class CaseOut(BaseModel):
+    id: str
+    subject: dict[str, str]
+    status: str
+    queue: str
+    category: ReportCategory
+    priority: int
+    child_involved: bool
+    backed: bool
+    trusted: bool
+    reporters: int
+    opened_at: dt.datetime
+    deadline: dt.datetime
+    overdue: bool
+    escalated_at: dt.datetime | None
+    interim_action: str | None
+    locked_by: str | None
+    lock_expires_at: dt.datetime | None
+    decided_at: dt.datetime | None
+    decision: dict[str, Any] | None
+    appeals: int
+
+
+class CaseDetail(CaseOut):
+    reports: list[dict[str, Any]]
+    decisions: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    appeal_list: list[dict[str, Any]]
+
+
+class QueueOut(BaseModel):
+    name: str
+    open: int
+    overdue: int
+    next_deadline: dt.datetime | None
+
+
+class DecidedOut(BaseModel):
+    case: CaseOut
+    strikes: int = Field(description="The affected account's strikes in the policy's window, after this decision.")
+    followed_by: list[str] = Field(description="Measures a strike threshold added (suspend, terminate).")
+    banked: int = Field(description="Image hashes added to the tutela-takedowns bank.")
+    reporters_notified: int
+    webhooks: list[str] = Field(description="Delivery ids of the webhooks queued.")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cel
 
+from tutela.cases.rules import Casework
 from tutela.model import Category, Followup, RuleHit, Severity, Verdict
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class Policy:
     version: str  # "name@version+sha256prefix": what every decision records
     source: str  # the file it came from
     rules: Sequence[Rule]
+    casework: Casework = field(default_factory=Casework)  # service levels and strikes (tutela.cases)
 
     def evaluate(self, inputs: dict[str, Any]) -> Evaluation:
         context = cel.Context(inputs)

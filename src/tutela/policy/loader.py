@@ -35,11 +35,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
+from tutela.cases.rules import Casework
 from tutela.model import Category, Followup, Severity, Verdict
 from tutela.policy.engine import Policy, Rule
 from tutela.policy.inputs import INPUTS, Type, probe_contexts
 
-TOP_KEYS = {"policy": True, "version": True, "description": False, "rules": True}
+TOP_KEYS = {"policy": True, "version": True, "description": False, "rules": True, "casework": False}
 RULE_KEYS = {
     "id": True,
     "when": True,
@@ -118,10 +119,15 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         rule = _parse_rule(node, line, problems)
         if rule is not None:
             rules.append(rule)
+    casework = Casework()
+    try:
+        casework = Casework.parse(doc.get("casework"))
+    except ValueError as e:
+        problems.append(Problem(_line(doc, "casework"), str(e)))
     if problems:
         raise PolicyError(source, problems)
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return Policy(name=name, version=f"{name}@{version}+{digest}", source=source, rules=rules)
+    return Policy(name=name, version=f"{name}@{version}+{digest}", source=source, rules=rules, casework=casework)
 
 
 def _line(node: CommentedMap, key: str) -> int:

@@ -32,10 +32,9 @@ from tutela.model import (
 )
 from tutela.store import tables as t
 
-# Follow-ups that become queued work; record_contact is carried out in the same transaction.
-QUEUED_FOLLOWUPS = frozenset(
-    {Followup.OPEN_CASE, Followup.NOTIFY, Followup.PRESERVE_EVIDENCE, Followup.REPORT_AUTHORITY, Followup.SAFEGUARD}
-)
+# Follow-ups that become queued work. record_contact is carried out here, in the decision's
+# transaction; open_case too, by the check route (tutela.cases.workflow.open_for_decision).
+QUEUED_FOLLOWUPS = frozenset({Followup.NOTIFY, Followup.PRESERVE_EVIDENCE, Followup.REPORT_AUTHORITY, Followup.SAFEGUARD})
 
 
 # ---- accounts -------------------------------------------------------------------------------

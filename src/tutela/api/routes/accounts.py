@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
 
@@ -10,6 +10,7 @@ from tutela.api.auth import Principal, Scope, require
 from tutela.api.deps import Services, blocking, services, utcnow
 from tutela.api.problems import ProblemError
 from tutela.api.schemas import ID_PATTERN, AccountIn, AccountOut, AgeOut, ConnectionOut, ConnectionsOut
+from tutela.cases import workflow
 from tutela.model import Account, AgeState, Connection, ConnectionKind
 from tutela.store import repo
 
@@ -57,10 +58,16 @@ def put_account(account_id: AccountId, body: AccountIn, response: Response, svc:
     now = utcnow()
     assert body.age.band is not None  # filled in by AgeIn's validator
     age = AgeState(body.age.band, body.age.basis, body.age.confidence, body.age.source, now, body.age.birth_date)
+    flags: list[dict[str, Any]] = []
     with svc.db.write() as conn:
         created = repo.upsert_account(conn, Account(account_id, age), now)
+        if body.identifiers is not None:
+            ids = {"email_sha256": body.identifiers.email_sha256, "device_id": body.identifiers.device_ids}
+            flags = workflow.record_identifiers(conn, account_id, ids, svc.policy.casework, now)
     response.status_code = 201 if created else 200
-    return _out(svc, account_id)
+    if flags:
+        svc.wake()
+    return _out(svc, account_id).model_copy(update={"flags": flags})
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut, summary="Read an account")

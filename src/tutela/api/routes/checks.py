@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -15,6 +16,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
@@ -25,10 +27,11 @@ from tutela.api.problems import ProblemError
 from tutela.api.routes.accounts import unknown_account
 from tutela.api.routes.objects import unknown_object
 from tutela.api.schemas import ID_PATTERN, ChangeOut, CheckIn, DecisionExplained, DecisionOut, ReasonOut, RuleErrorOut
-from tutela.check import InvalidChange, UnknownObject, evaluate_change
+from tutela.cases import workflow
+from tutela.check import InvalidChange, Outcome, UnknownObject, evaluate_change
 from tutela.contact import UnknownAccount
 from tutela.image import AnalysedImage, ImageRejected, Limits, analyse
-from tutela.model import Change, Verdict
+from tutela.model import Change, Followup, ReportCategory, Verdict
 from tutela.store import repo
 
 router = APIRouter(tags=["checks"])
@@ -211,17 +214,25 @@ def _check(body: CheckIn, image: bytes | None, response: Response, svc: Services
                 f"{e.field}: {e}",
                 errors=[{"field": e.field, "message": str(e), "type": "invalid_change"}],
             ) from None
-    try:
-        with svc.db.write() as conn:
-            stored = repo.record_decision(conn, outcome, digest, now)
-    except IntegrityError:
-        # A concurrent request with the same change id committed first: answer as it did.
-        with svc.db.read() as conn:
-            existing = repo.find_decision(conn, change_id=change.id)
-        if existing is None:
-            raise
-        return _replay(existing, digest, response)
     ev = outcome.evaluation
+    for attempt in (1, 2):
+        try:
+            with svc.db.write() as conn:
+                stored = repo.record_decision(conn, outcome, digest, now)
+                if Followup.OPEN_CASE in ev.followups:
+                    _open_case(conn, stored.id, outcome, svc, now)
+            break
+        except IntegrityError:
+            # A concurrent request with the same change id committed first: answer as it did.
+            with svc.db.read() as conn:
+                existing = repo.find_decision(conn, change_id=change.id)
+            if existing is not None:
+                return _replay(existing, digest, response)
+            if attempt == 2:
+                raise
+            # Otherwise a concurrent case was opened for the same actor (PostgreSQL): once more.
+    if Followup.OPEN_CASE in ev.followups:
+        svc.wake()
     CHECKS.labels(ev.verdict.value).inc()
     for err in ev.errors:
         RULE_ERRORS.labels(err.rule).inc()
@@ -237,6 +248,21 @@ def _check(body: CheckIn, image: bytes | None, response: Response, svc: Services
             ", ".join(h.rule for h in ev.hits),
         )
     return _out(stored)
+
+
+def _open_case(conn: Connection, decision_id: str, outcome: Outcome, svc: Services, now: dt.datetime) -> None:
+    """The decision's rules asked for human review: attach it to the actor's open case, in the
+    decision's own transaction."""
+    hits = [h for h in outcome.evaluation.hits if Followup.OPEN_CASE in h.followups]
+    category = max((ReportCategory.of(h.category) for h in hits), key=lambda c: c.rank)
+    signals = outcome.inputs.get("signals", [])
+    score = max(
+        (float(s.get("score", 0)) for s in signals if s.get("category") in workflow.RELEVANT_SIGNAL_CATEGORIES), default=0.0
+    )
+    child = any(party.protected for _, party in outcome.parties.reached())
+    workflow.open_for_decision(
+        conn, decision_id, outcome.change.actor, category, child, score, [h.rule for h in hits], svc.policy.casework, now
+    )
 
 
 def _explained(d: repo.StoredDecision) -> DecisionExplained:

@@ -1,0 +1,1 @@
+"""Reports, cases, queues, moderator decisions and appeals (docs/cases.md)."""
