@@ -138,7 +138,7 @@ def test_queued_followups_are_written_with_the_decision(db: Database) -> None:
     ids = make_world(db)
     policy = parse_policy(
         POLICY.source
-        and default_policy_path().read_text().replace("followups: [record_contact]", "followups: [record_contact, open_case]", 1)
+        and default_policy_path().read_text().replace("followups: [record_contact]", "followups: [record_contact, preserve_evidence]", 1)
     )
     change = Change(uid("chg"), ids["stranger"], ids["list"], "title", "x")
     with db.read() as conn:
@@ -148,7 +148,7 @@ def test_queued_followups_are_written_with_the_decision(db: Database) -> None:
         stored = repo.record_decision(conn, outcome, "sha", NOW)
     with db.read() as conn:
         pending = [f for f in repo.pending_followups(conn) if f["decision_id"] == stored.id]
-    assert [(f["kind"], f["payload"]["rules"]) for f in pending] == [("open_case", ["stranger-edits-protected-object"])]
+    assert [(f["kind"], f["payload"]["rules"]) for f in pending] == [("preserve_evidence", ["stranger-edits-protected-object"])]
 
 
 def test_replay_reads_the_newest_decisions_first(db: Database) -> None:
