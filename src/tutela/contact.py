@@ -97,7 +97,7 @@ def resolve_parties(world: World, change: Change, obj: ContentObject, today: dt.
         is_actor = account.id == actor.id
         kinds, follows_back = _links_with(actor.id, account.id, links)
         return Party(
-            account=Account(account.id, account.age.current(today)),
+            account=Account(account.id, account.age.current(today), account.restrictions),
             is_actor=is_actor,
             is_owner=account.id == obj.owner,
             is_collaborator=account.id in obj.collaborators,

@@ -253,6 +253,9 @@ class AgeState:
 class Account:
     id: str
     age: AgeState = AgeState()
+    # Measures in force on the account after a moderator's decision (tutela.actions.enforce):
+    # restrict_contact, suspend, terminate.
+    restrictions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

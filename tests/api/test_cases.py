@@ -247,6 +247,16 @@ def test_a_decision_that_opens_a_case_and_a_report_on_the_account_share_one_case
     detail = f.case(case["id"])
     assert [d["verdict"] for d in detail["decisions"]] == [held["verdict"]]
     assert detail["decisions"][0]["text"] == "whats ur snap? add me on snap"
+    # Tutela itself holds the line meanwhile: the friend connection no longer lets him in.
+    blocked = f.platform.decide(p["stranger"], playlist, text="summer mix")
+    assert blocked["verdict"] == "block"
+    assert blocked["reasons"][0]["rule"] == "restricted-account-reaches-protected-account"
+    # A moderator finds nothing wrong after all: the measure is lifted.
+    f.claim(case["id"], "mod-ana")
+    f.decide(case["id"], "mod-ana", "allow", reason="A misunderstanding between friends.")
+    lifted = f.hooks.wait_for("action.taken", case_id=case["id"], action="restore")[0]["data"]
+    assert lifted["subject"] == {"kind": "account", "id": p["stranger"]}
+    assert f.platform.decide(p["stranger"], playlist, text="summer mix")["verdict"] == "allow"
 
 
 def test_strikes_reach_the_policy_threshold(flow: Flow) -> None:
@@ -275,6 +285,10 @@ def test_a_suspension_needs_a_duration_and_content_actions_need_content(flow: Fl
     done = f.decide(case_id, "mod-ana", "suspend", duration_hours=48)
     until = f.hooks.wait_for("action.taken", case_id=case_id, action="suspend")[0]["data"]["until"]
     assert until and done["case"]["decision"]["duration_hours"] == 48
+    own = uid("pl")
+    f.platform.playlist(own, p["stranger"])
+    suspended = f.platform.decide(p["stranger"], own, text="summer mix")
+    assert suspended["verdict"] == "block" and suspended["reasons"][0]["rule"] == "suspended-account-acts"
 
 
 def test_confirmed_abuse_images_are_banked_and_a_reupload_is_refused(flow: Flow) -> None:

@@ -74,6 +74,10 @@ PARTY = _struct(
         _string("follow, friend, family or collaborator"),
         "Every kind of connection between this account and the actor, in either direction.",
     ),
+    restrictions=_list(
+        _string("restrict_contact, suspend or terminate"),
+        "Measures in force on this account after a moderator's decision (docs/cases.md).",
+    ),
 )
 
 SIGNAL = _struct(
@@ -184,6 +188,7 @@ def _party(p: Party) -> dict[str, Any]:
         "is_collaborator": p.is_collaborator,
         "connected_to_actor": p.connected_to_actor,
         "connection_kinds": sorted(k.value for k in p.connection_kinds),
+        "restrictions": sorted(p.account.restrictions),
     }
 
 

@@ -121,7 +121,7 @@ def _date(where: str, value: Any) -> dt.date | None:
 def parse_world(doc: dict[str, Any], today: dt.date) -> MemoryWorld:
     world = MemoryWorld()
     for aid, spec in (doc.get("accounts") or {}).items():
-        spec = _keys(f"account {aid}", spec or {}, {"band", "basis", "confidence", "birth_date"})
+        spec = _keys(f"account {aid}", spec or {}, {"band", "basis", "confidence", "birth_date", "restrictions"})
         birth = _date(f"account {aid} birth_date", spec.get("birth_date"))
         band = _enum(f"account {aid} band", AgeBand, spec.get("band", "unknown"))
         if birth is not None:
@@ -135,7 +135,10 @@ def parse_world(doc: dict[str, Any], today: dt.date) -> MemoryWorld:
             confidence=float(spec.get("confidence", 0.0)),
             birth_date=birth,
         )
-        world.known[str(aid)] = Account(str(aid), age)
+        restrictions = spec.get("restrictions") or []
+        if not isinstance(restrictions, list) or not set(map(str, restrictions)) <= {"restrict_contact", "suspend", "terminate"}:
+            raise TestFileError(f"account {aid}: restrictions must be a list of restrict_contact, suspend, terminate")
+        world.known[str(aid)] = Account(str(aid), age, frozenset(map(str, restrictions)))
     for i, spec in enumerate(doc.get("connections") or []):
         spec = _keys(f"connection {i + 1}", spec, {"source", "target", "kind"}, {"source", "target", "kind"})
         for end in ("source", "target"):

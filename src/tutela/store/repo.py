@@ -81,8 +81,24 @@ def get_account(conn: Connection, account_id: str) -> Account | None:
     return _account(row) if row else None
 
 
-def get_accounts(conn: Connection, ids: Iterable[str]) -> dict[str, Account]:
-    return {r.id: _account(r) for r in conn.execute(_ACCOUNTS, {"ids": list(ids)})}
+_RESTRICTIONS = select(t.restrictions.c.account_id, t.restrictions.c.kind).where(
+    t.restrictions.c.account_id.in_(bindparam("ids", expanding=True)),
+    t.restrictions.c.lifted_at.is_(None),
+    or_(t.restrictions.c.ends_at.is_(None), t.restrictions.c.ends_at > bindparam("now")),
+)
+
+
+def get_accounts(conn: Connection, ids: Iterable[str], now: dt.datetime | None = None) -> dict[str, Account]:
+    """The accounts among `ids`, with the measures in force on them at `now`."""
+    wanted = list(ids)
+    found = {r.id: _account(r) for r in conn.execute(_ACCOUNTS, {"ids": wanted})}
+    if found:
+        measures: dict[str, set[str]] = {}
+        for account_id, kind in conn.execute(_RESTRICTIONS, {"ids": list(found), "now": now or dt.datetime.now(dt.UTC)}):
+            measures.setdefault(account_id, set()).add(kind)
+        for account_id, kinds in measures.items():
+            found[account_id] = Account(account_id, found[account_id].age, frozenset(kinds))
+    return found
 
 
 def account_timestamps(conn: Connection, account_id: str) -> tuple[dt.datetime, dt.datetime] | None:
@@ -201,11 +217,12 @@ def upsert_object(conn: Connection, obj: ContentObject, fields: dict[str, Any], 
 class StoreWorld:
     """The `World` the decision path reads, backed by the store."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, now: dt.datetime | None = None) -> None:
         self.conn = conn
+        self.now = now
 
     def accounts(self, account_ids: Iterable[str]) -> dict[str, Account]:
-        return get_accounts(self.conn, account_ids)
+        return get_accounts(self.conn, account_ids, self.now)
 
     def content_object(self, object_id: str) -> ContentObject | None:
         stored = get_object(self.conn, object_id)

@@ -201,7 +201,7 @@ def _check(body: CheckIn, image: bytes | None, response: Response, svc: Services
             analysed.facts() if analysed else None,
         )
         try:
-            outcome = evaluate_change(repo.StoreWorld(conn), change, svc.policy, svc.detectors, now, analysed)
+            outcome = evaluate_change(repo.StoreWorld(conn, now), change, svc.policy, svc.detectors, now, analysed)
         except UnknownObject as e:
             raise unknown_object(e.object_id) from None
         except UnknownAccount as e:
