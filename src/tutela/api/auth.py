@@ -26,8 +26,8 @@ from tutela.store import Database, repo
 
 
 class Scope(StrEnum):
-    PLATFORM = "platform"  # mirror accounts, objects and connections; check changes
-    MODERATOR = "moderator"  # read decisions and what they concern (cases come later)
+    PLATFORM = "platform"  # mirror accounts, objects and connections; check changes; send reports and appeals
+    MODERATOR = "moderator"  # read decisions; work the queues: claim and decide cases
     ADMIN = "admin"  # everything
 
 
