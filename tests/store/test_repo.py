@@ -138,7 +138,13 @@ def test_queued_followups_are_written_with_the_decision(db: Database) -> None:
     ids = make_world(db)
     policy = parse_policy(
         POLICY.source
-        and default_policy_path().read_text().replace("followups: [record_contact]", "followups: [record_contact, preserve_evidence]", 1)
+        and default_policy_path()
+        .read_text()
+        .replace(
+            "message: Only people this account's owner is connected with can change it.\n    followups: [record_contact]",
+            "message: Only people this account's owner is connected with can change it.\n    followups: [record_contact, preserve_evidence]",
+            1,
+        )
     )
     change = Change(uid("chg"), ids["stranger"], ids["list"], "title", "x")
     with db.read() as conn:

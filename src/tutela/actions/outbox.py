@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from prometheus_client import Counter, Histogram
 from sqlalchemy import Connection, and_, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
@@ -41,6 +42,12 @@ from tutela.store import tables as t
 
 log = logging.getLogger("tutela.webhooks")
 o = t.webhook_outbox
+ATTEMPTS = Counter("tutela_webhook_attempts_total", "Webhook delivery attempts, by event and result", ["event", "result"])
+LAG = Histogram(
+    "tutela_webhook_delivery_seconds",
+    "From the commit that queued a webhook to the receiver's 2xx",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 300.0, 3600.0),
+)
 
 
 def utcnow() -> dt.datetime:
@@ -194,11 +201,14 @@ class Deliverer:
                     .where(o.c.id == row.id)
                     .values(status="delivered", attempts=attempts, delivered_at=now, lease_until=None)
                 )
+                ATTEMPTS.labels(row.event, "delivered").inc()
+                LAG.observe(max(0.0, (now - dt.datetime.fromisoformat(row.payload["created_at"])).total_seconds()))
                 return
             if attempts >= self.settings.max_attempts:
                 conn.execute(
                     update(o).where(o.c.id == row.id).values(status="dead", attempts=attempts, last_error=error, lease_until=None)
                 )
+                ATTEMPTS.labels(row.event, "dead").inc()
                 log.error(
                     "webhook %s (%s for %s) is dead after %d attempts, last error: %s; fix the receiver, then run "
                     "`tutela webhooks redeliver %s`",
@@ -216,6 +226,7 @@ class Deliverer:
                 .where(o.c.id == row.id)
                 .values(attempts=attempts, last_error=error, lease_until=None, next_attempt_at=now + dt.timedelta(seconds=delay))
             )
+        ATTEMPTS.labels(row.event, "failed").inc()
         log.warning(
             "webhook %s (%s) attempt %d failed: %s; next try in %.1f s", row.delivery_id, row.event, attempts, error, delay
         )

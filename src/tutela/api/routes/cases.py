@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from tutela import audit
 from tutela.api.auth import Principal, Scope, require
 from tutela.api.deps import Services, blocking, services, utcnow
+from tutela.api.metrics import CASE_DECISIONS
 from tutela.api.problems import ProblemError
 from tutela.api.routes.reports import problem
 from tutela.api.schemas import ID_PATTERN, CaseDecisionIn, CaseDetail, CaseOut, DecidedOut, ModeratorIn, QueueOut
@@ -136,6 +137,7 @@ def decide_case(case_id: CaseId, body: CaseDecisionIn, svc: Svc, who: Moderator)
             409, "case-conflict", "The case changed meanwhile", f"case {case_id} was changed by another request; read it again"
         ) from None
     svc.wake()
+    CASE_DECISIONS.labels(md.action.value).inc()
     return DecidedOut(
         case=case_out(decided.case, now),
         strikes=decided.carried.strikes,

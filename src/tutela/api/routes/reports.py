@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tutela.api.auth import Principal, Scope, require
 from tutela.api.deps import Services, blocking, services, utcnow
+from tutela.api.metrics import REPORTS
 from tutela.api.problems import ProblemError
 from tutela.api.schemas import ID_PATTERN, ReportIn, ReportOut
 from tutela.cases import workflow
@@ -81,6 +82,8 @@ def post_report(body: ReportIn, response: Response, svc: Svc, _: Platform) -> Re
             # same report id committed first: once more, and it attaches or replays.
             if attempt == 2:
                 raise
+    if not receipt.replayed:
+        REPORTS.labels(report.category.value, receipt.interim_action or "none").inc()
     if receipt.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
