@@ -432,3 +432,33 @@ def test_case_and_appeal_errors(flow: Flow) -> None:
     assert f.claim(case_id, "mod-ben", status=409)["type"] == "urn:tutela:problem:case-closed"
     appeal(p["child"], status=201)
     assert appeal(p["child"])["type"] == "urn:tutela:problem:appeal-pending"
+
+
+def test_concurrent_reports_on_one_subject_make_one_case_and_one_hide(flow: Flow) -> None:
+    import concurrent.futures
+
+    f, p = flow, people(flow)
+    playlist = uid("pl")
+    f.platform.playlist(playlist, p["child"])
+    reporters = [uid("rep-by") for _ in range(8)]
+    for r in reporters:
+        f.platform.account(r)
+
+    def send(reporter: str) -> dict[str, Any]:
+        body = {"report_id": uid("rep"), "reporter": reporter, "object": playlist, "category": "grooming"}
+        client = f.server.client("platform")
+        try:
+            r = client.http.post("/v1/reports", json=body)
+        finally:
+            client.http.close()
+        assert r.status_code == 201, r.text
+        data: dict[str, Any] = r.json()
+        return data
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        receipts = list(pool.map(send, reporters))
+    assert len({r["case_id"] for r in receipts}) == 1
+    case = f.case(receipts[0]["case_id"])
+    assert case["reporters"] == 8 and len(case["reports"]) == 8
+    f.hooks.wait_for("action.taken", case_id=case["id"], action="hide")
+    assert [e["kind"] for e in case["events"]].count("interim_action") == 1

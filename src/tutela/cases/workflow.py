@@ -55,13 +55,16 @@ def _unknown(kind: str, subject_id: str) -> WorkflowError:
 # ---- reading cases --------------------------------------------------------------------------
 
 
-def get_case(conn: Connection, case_id: str) -> dict[str, Any] | None:
-    row = conn.execute(select(t.cases).where(c.id == case_id)).first()
+def get_case(conn: Connection, case_id: str, lock: bool = False) -> dict[str, Any] | None:
+    """The case; with `lock`, its row stays locked until the transaction ends (PostgreSQL: so
+    that two requests changing one case take turns; SQLite's single writer already does)."""
+    q = select(t.cases).where(c.id == case_id)
+    row = conn.execute(q.with_for_update() if lock else q).first()
     return t.row_dict(row) if row else None
 
 
-def _require_case(conn: Connection, case_id: str) -> dict[str, Any]:
-    case = get_case(conn, case_id)
+def _require_case(conn: Connection, case_id: str, lock: bool = False) -> dict[str, Any]:
+    case = get_case(conn, case_id, lock)
     if case is None:
         raise WorkflowError(404, "unknown-case", "Unknown case", f"case {case_id!r} does not exist")
     return case
@@ -223,7 +226,10 @@ def _open_case(
     conn: Connection, kind: str, subject_id: str, category: ReportCategory, casework: Casework, now: dt.datetime
 ) -> tuple[dict[str, Any], bool]:
     """The subject's open case, or a new one. Returns (case, created)."""
-    row = conn.execute(select(t.cases).where(c.subject_kind == kind, c.subject_id == subject_id, c.status == "open")).first()
+    # Locked, so that concurrent reports on one subject count each other (PostgreSQL); a case
+    # created concurrently is caught by the unique index, and the route tries once more.
+    q = select(t.cases).where(c.subject_kind == kind, c.subject_id == subject_id, c.status == "open").with_for_update()
+    row = conn.execute(q).first()
     if row is not None:
         return t.row_dict(row), False
     case: dict[str, Any] = {
@@ -547,7 +553,7 @@ def _held_by_other(case: dict[str, Any], moderator: str, now: dt.datetime) -> bo
 
 def claim(conn: Connection, case_id: str, moderator: str, ttl: dt.timedelta, now: dt.datetime) -> dict[str, Any]:
     """Lock the case for `moderator` until now + ttl (claiming again extends it)."""
-    case = _require_case(conn, case_id)
+    case = _require_case(conn, case_id, lock=True)
     _open_for_moderation(case)
     if moderator in case["excluded_moderators"]:
         raise WorkflowError(
@@ -580,7 +586,7 @@ def claim(conn: Connection, case_id: str, moderator: str, ttl: dt.timedelta, now
 
 
 def release(conn: Connection, case_id: str, moderator: str, now: dt.datetime) -> None:
-    case = _require_case(conn, case_id)
+    case = _require_case(conn, case_id, lock=True)
     if _held_by_other(case, moderator, now):
         raise WorkflowError(
             409, "case-locked", "Another moderator holds this case", f"case {case_id} is claimed by {case['locked_by']}"
@@ -614,7 +620,7 @@ class Decided:
 
 
 def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Casework, now: dt.datetime) -> Decided:
-    case = _require_case(conn, case_id)
+    case = _require_case(conn, case_id, lock=True)
     _open_for_moderation(case)
     if case["locked_by"] != md.moderator or case["lock_expires_at"] is None or case["lock_expires_at"] <= now:
         if _held_by_other(case, md.moderator, now):
@@ -807,7 +813,7 @@ def appeal(conn: Connection, a: AppealIn, casework: Casework, now: dt.datetime) 
                 f"appeal {a.appeal_key!r} was already received with different content",
             )
         return existing, True
-    case = _require_case(conn, a.case_id)
+    case = _require_case(conn, a.case_id, lock=True)
     if case["decided_at"] is None or case["decision"] is None:
         raise WorkflowError(
             409,
