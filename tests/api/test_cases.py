@@ -91,9 +91,12 @@ def people(f: Flow) -> dict[str, str]:
 
 def test_the_whole_flow(flow: Flow) -> None:
     f, p = flow, people(flow)
-    # A stranger's playlist, whose title he tries to turn into a request to the child.
+    # A stranger's public playlist asks for pictures: on his own playlist, tagging nobody, the
+    # policy lets it through, but the text detector saw it. Then he tries to tag the child.
     playlist = uid("pl")
     f.platform.playlist(playlist, p["stranger"])
+    published = f.platform.decide(p["stranger"], playlist, text="send me a pic 📸")
+    assert published["verdict"] == "allow"
     refused = f.platform.decide(p["stranger"], playlist, text="show a good view", tags=[p["child"]])
     assert refused["verdict"] == "block"
 
@@ -462,3 +465,17 @@ def test_concurrent_reports_on_one_subject_make_one_case_and_one_hide(flow: Flow
     assert case["reporters"] == 8 and len(case["reports"]) == 8
     f.hooks.wait_for("action.taken", case_id=case["id"], action="hide")
     assert [e["kind"] for e in case["events"]].count("interim_action") == 1
+
+
+def test_a_refused_attempt_on_a_childs_playlist_never_counts_against_her_playlist(flow: Flow) -> None:
+    f, p = flow, people(flow)
+    hers = uid("pl")
+    f.platform.playlist(hers, p["child"])
+    refused = f.platform.decide(p["stranger"], hers, text="send me a pic")
+    assert refused["verdict"] == "block", "never published on her playlist"
+    receipt = f.report(reporter=p["child"], object=hers, category="grooming", text="someone tried to write here")
+    assert receipt["interim_action"] is None, "her playlist shows nothing harmful: nothing to hide, nobody to blame"
+    stranger_case = next(
+        c for c in f.mod.http.get("/v1/queues/csea/cases").json() if c["subject"] == {"kind": "account", "id": p["stranger"]}
+    )
+    assert stranger_case["backed"] and stranger_case["child_involved"], "the attempt is on the stranger's own case"

@@ -166,13 +166,15 @@ class Deliverer:
         self._client.close()
 
     def deliver_due(self) -> int:
-        """One round: claim what is due, send it concurrently (one row per key), record the results."""
+        """One round: claim what is due, send it concurrently (one row per key), then record
+        every result in one transaction (one write per round, not per webhook: with SQLite,
+        writes queue behind the requests' own)."""
         batch = claim(self.db, self.settings, utcnow())
         if batch:
-            list(self._pool.map(self._deliver, batch))
+            self._record(list(self._pool.map(self._send, batch)))
         return len(batch)
 
-    def _deliver(self, row: Claimed) -> None:
+    def _send(self, row: Claimed) -> tuple[Claimed, str | None]:
         body = json.dumps(row.payload, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {
             "Content-Type": "application/json",
@@ -181,33 +183,52 @@ class Deliverer:
             "Tutela-Attempt": str(row.attempts + 1),
             HEADER: sign(self.settings.secrets, body),
         }
-        error: str | None = None
         try:
             assert self.settings.url is not None
             response = self._client.post(self.settings.url, content=body, headers=headers)
             if not 200 <= response.status_code < 300:
-                error = f"HTTP {response.status_code}: {response.text[:200]}"
+                return row, f"HTTP {response.status_code}: {response.text[:200]}"
         except httpx.HTTPError as e:
-            error = f"{type(e).__name__}: {e}"[:400]
-        self._record(row, error)
+            return row, f"{type(e).__name__}: {e}"[:400]
+        return row, None
 
-    def _record(self, row: Claimed, error: str | None) -> None:
+    def _record(self, results: list[tuple[Claimed, str | None]]) -> None:
         now = utcnow()
-        attempts = row.attempts + 1
+        retries: list[tuple[Claimed, str, float]] = []
         with self.db.write() as conn:
+            for row, error in results:
+                attempts = row.attempts + 1
+                if error is None:
+                    conn.execute(
+                        update(o)
+                        .where(o.c.id == row.id)
+                        .values(status="delivered", attempts=attempts, delivered_at=now, lease_until=None)
+                    )
+                elif attempts >= self.settings.max_attempts:
+                    conn.execute(
+                        update(o)
+                        .where(o.c.id == row.id)
+                        .values(status="dead", attempts=attempts, last_error=error, lease_until=None)
+                    )
+                else:
+                    delay = self.settings.delay(attempts)
+                    conn.execute(
+                        update(o)
+                        .where(o.c.id == row.id)
+                        .values(
+                            attempts=attempts,
+                            last_error=error,
+                            lease_until=None,
+                            next_attempt_at=now + dt.timedelta(seconds=delay),
+                        )
+                    )
+                    retries.append((row, error, delay))
+        for row, error in results:  # once committed: metrics and logs
+            attempts = row.attempts + 1
             if error is None:
-                conn.execute(
-                    update(o)
-                    .where(o.c.id == row.id)
-                    .values(status="delivered", attempts=attempts, delivered_at=now, lease_until=None)
-                )
                 ATTEMPTS.labels(row.event, "delivered").inc()
                 LAG.observe(max(0.0, (now - dt.datetime.fromisoformat(row.payload["created_at"])).total_seconds()))
-                return
-            if attempts >= self.settings.max_attempts:
-                conn.execute(
-                    update(o).where(o.c.id == row.id).values(status="dead", attempts=attempts, last_error=error, lease_until=None)
-                )
+            elif attempts >= self.settings.max_attempts:
                 ATTEMPTS.labels(row.event, "dead").inc()
                 log.error(
                     "webhook %s (%s for %s) is dead after %d attempts, last error: %s; fix the receiver, then run "
@@ -219,17 +240,16 @@ class Deliverer:
                     error,
                     row.delivery_id,
                 )
-                return
-            delay = self.settings.delay(attempts)
-            conn.execute(
-                update(o)
-                .where(o.c.id == row.id)
-                .values(attempts=attempts, last_error=error, lease_until=None, next_attempt_at=now + dt.timedelta(seconds=delay))
+        for row, error, delay in retries:
+            ATTEMPTS.labels(row.event, "failed").inc()
+            log.warning(
+                "webhook %s (%s) attempt %d failed: %s; next try in %.1f s",
+                row.delivery_id,
+                row.event,
+                row.attempts + 1,
+                error,
+                delay,
             )
-        ATTEMPTS.labels(row.event, "failed").inc()
-        log.warning(
-            "webhook %s (%s) attempt %d failed: %s; next try in %.1f s", row.delivery_id, row.event, attempts, error, delay
-        )
 
 
 # ---- operators' view -------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from tutela.store import tables as t
 c = t.cases.c
 RELEVANT_SIGNAL_CATEGORIES = {"solicitation", "grooming", "csam", "sexual_content", "impersonation"}
 SIGNAL_LOOKBACK = dt.timedelta(days=30)
+PUBLISHED = ("allow", "allow_with_warning")  # verdicts under which a change went live
 
 
 class WorkflowError(Exception):
@@ -128,10 +129,7 @@ def _author(conn: Connection, kind: str, subject_id: str) -> str | None:
         return subject_id
     d = t.decisions.c
     last = conn.execute(
-        select(d.actor)
-        .where(d.object_id == subject_id, d.verdict.in_(("allow", "allow_with_warning")))
-        .order_by(d.created_at.desc())
-        .limit(1)
+        select(d.actor).where(d.object_id == subject_id, d.verdict.in_(PUBLISHED)).order_by(d.created_at.desc()).limit(1)
     ).scalar()
     if last:
         return str(last)
@@ -140,9 +138,16 @@ def _author(conn: Connection, kind: str, subject_id: str) -> str | None:
 
 
 def _decisions_about(conn: Connection, kind: str, subject_id: str, since: dt.datetime) -> list[Any]:
+    """What the detectors saw of the subject. For an account: everything it tried, refused or
+    not (its behaviour). For an object: only what was published on it, since a refused change
+    never showed there; someone else's refused attempt on a child's playlist says nothing
+    against the playlist (it is the attempter's case)."""
     d = t.decisions.c
     q = select(d.id, d.inputs, d.reasons).where(d.created_at >= since).order_by(d.created_at.desc()).limit(50)
-    q = q.where(d.object_id == subject_id) if kind == SubjectKind.OBJECT else q.where(d.actor == subject_id)
+    if kind == SubjectKind.OBJECT:
+        q = q.where(d.object_id == subject_id, d.verdict.in_(PUBLISHED))
+    else:
+        q = q.where(d.actor == subject_id)
     return list(conn.execute(q))
 
 
@@ -257,14 +262,6 @@ def _open_case(
         "updated_at": now,
     }
     conn.execute(insert(t.cases).values(**case))
-    audit.record(
-        conn,
-        audit.SYSTEM,
-        "case.opened",
-        f"case:{case['id']}",
-        {"subject": subject_key(kind, subject_id), "category": category.value},
-        now,
-    )
     return case, True
 
 
