@@ -24,6 +24,7 @@ from sqlalchemy import Connection, insert, select, text
 from tutela.store import tables as t
 
 GENESIS = "0" * 64
+_INSERT = insert(t.audit_log)
 SYSTEM = "system"
 _PG_LOCK = 7_302_817  # pg_advisory_xact_lock key: one appender at a time keeps the chain linear
 
@@ -54,9 +55,17 @@ def record(conn: Connection, actor: str, action: str, subject: str, data: dict[s
     data = json.loads(json.dumps(data, default=str))  # what the JSON column will give back
     digest = entry_hash(prev, seq, now, actor, action, subject, data)
     conn.execute(
-        insert(t.audit_log).values(
-            seq=seq, at=now, actor=actor[:200], action=action, subject=subject[:200], data=data, prev_hash=prev, hash=digest
-        )
+        _INSERT,
+        {
+            "seq": seq,
+            "at": now,
+            "actor": actor[:200],
+            "action": action,
+            "subject": subject[:200],
+            "data": data,
+            "prev_hash": prev,
+            "hash": digest,
+        },
     )
     return digest
 

@@ -154,7 +154,7 @@ def _strike(conn: Connection, m: Measure, casework: Casework, now: dt.datetime, 
     before = conn.execute(
         select(func.count()).where(s.account_id == m.account, s.at >= since, s.lifted_at.is_(None))
     ).scalar_one()
-    conn.execute(t.strikes.insert().values(account_id=m.account, case_id=m.case_id, action=m.action.value, at=now))
+    conn.execute(t.strikes.insert(), {"account_id": m.account, "case_id": m.case_id, "action": m.action.value, "at": now})
     after = int(before) + 1
     threshold = casework.threshold_reached(int(before), after)
     if threshold is not None and threshold.action is not m.action and m.action is not Action.TERMINATE:

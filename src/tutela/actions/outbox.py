@@ -42,6 +42,7 @@ from tutela.store import tables as t
 
 log = logging.getLogger("tutela.webhooks")
 o = t.webhook_outbox
+_INSERT = insert(o)
 ATTEMPTS = Counter("tutela_webhook_attempts_total", "Webhook delivery attempts, by event and result", ["event", "result"])
 LAG = Histogram(
     "tutela_webhook_delivery_seconds",
@@ -59,16 +60,17 @@ def enqueue(conn: Connection, event: str, key: str, data: dict[str, Any], now: d
     delivery_id = new_id("whd")
     payload = {"id": delivery_id, "type": event, "created_at": now.isoformat(), "data": data}
     conn.execute(
-        insert(o).values(
-            delivery_id=delivery_id,
-            event=event,
-            key=key[:200],
-            payload=json.loads(json.dumps(payload, default=str)),
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+        _INSERT,
+        {
+            "delivery_id": delivery_id,
+            "event": event,
+            "key": key[:200],
+            "payload": json.loads(json.dumps(payload, default=str)),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
     )
     return delivery_id
 

@@ -33,6 +33,10 @@ c = t.cases.c
 RELEVANT_SIGNAL_CATEGORIES = {"solicitation", "grooming", "csam", "sexual_content", "impersonation"}
 SIGNAL_LOOKBACK = dt.timedelta(days=30)
 PUBLISHED = ("allow", "allow_with_warning")  # verdicts under which a change went live
+# Statements built once: building one (with .values()) costs more than running it.
+_INSERT_EVENT = insert(t.case_events)
+_INSERT_CASE = insert(t.cases)
+_INSERT_REPORT = insert(t.reports)
 
 
 class WorkflowError(Exception):
@@ -109,7 +113,7 @@ def case_detail(conn: Connection, case_id: str) -> dict[str, Any]:
 def _event(
     conn: Connection, case_id: str, kind: str, actor: str, ref: str | None, data: dict[str, Any], now: dt.datetime
 ) -> None:
-    conn.execute(insert(t.case_events).values(case_id=case_id, kind=kind, actor=actor, ref=ref, data=data, at=now))
+    conn.execute(_INSERT_EVENT, {"case_id": case_id, "kind": kind, "actor": actor, "ref": ref, "data": data, "at": now})
 
 
 # ---- the facts a case's priority rests on --------------------------------------------------
@@ -261,7 +265,7 @@ def _open_case(
         "appeals": 0,
         "updated_at": now,
     }
-    conn.execute(insert(t.cases).values(**case))
+    conn.execute(_INSERT_CASE, case)
     return case, True
 
 
@@ -405,20 +409,21 @@ def submit_report(conn: Connection, r: ReportIn, casework: Casework, now: dt.dat
     case, _ = _open_case(conn, r.subject_kind, r.subject_id, r.category, casework, now)
     report_id = new_id("rep")
     conn.execute(
-        insert(t.reports).values(
-            id=report_id,
-            report_key=r.report_key,
-            request_sha256=r.request_sha256,
-            reporter=r.reporter,
-            trusted_flagger=r.trusted_flagger,
-            subject_kind=r.subject_kind.value,
-            subject_id=r.subject_id,
-            category=r.category.value,
-            text=r.text,
-            context=r.context,
-            case_id=case["id"],
-            created_at=now,
-        )
+        _INSERT_REPORT,
+        {
+            "id": report_id,
+            "report_key": r.report_key,
+            "request_sha256": r.request_sha256,
+            "reporter": r.reporter,
+            "trusted_flagger": r.trusted_flagger,
+            "subject_kind": r.subject_kind.value,
+            "subject_id": r.subject_id,
+            "category": r.category.value,
+            "text": r.text,
+            "context": r.context,
+            "case_id": case["id"],
+            "created_at": now,
+        },
     )
     _event(
         conn,
@@ -858,7 +863,7 @@ def appeal(conn: Connection, a: AppealIn, casework: Casework, now: dt.datetime) 
         "created_at": now,
         "decided_at": None,
     }
-    conn.execute(insert(t.appeals).values(**appeal_row))
+    conn.execute(insert(t.appeals), appeal_row)
     conn.execute(
         update(t.cases)
         .where(c.id == a.case_id)
