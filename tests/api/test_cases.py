@@ -160,6 +160,10 @@ def test_the_whole_flow(flow: Flow) -> None:
     assert restored["subject"] == {"kind": "object", "id": playlist}
     answer = f.hooks.wait_for("appeal.outcome", case_id=case_id)[0]["data"]
     assert answer["outcome"] == "overturned" and answer["appellant"] == p["stranger"]
+    revised = f.hooks.wait_for("report.outcome", count=2, case_id=case_id, revised=True)
+    assert {r["data"]["outcome"] for r in revised} == {"no_violation"}, "the reporters hear the revised outcome"
+    replay = f.platform.http.get(f"/v1/reports/{receipt['report_id']}").json()
+    assert replay["outcome"] == "rejected"
     assert f.platform.http.get(f"/v1/appeals/{appeal.json()['appeal_id']}").json()["outcome"] == "overturned"
 
     # Everything is on the record: the case's timeline, and an audit log whose chain holds.
@@ -275,7 +279,19 @@ def test_strikes_reach_the_policy_threshold(flow: Flow) -> None:
     assert decided["followed_by"] == ["suspend"], "the default policy suspends at 3 strikes"
     suspended = f.hooks.wait_for("action.taken", case_id=case_id, action="suspend")[0]["data"]
     assert suspended["subject"] == {"kind": "account", "id": offender} and suspended["until"]
+    assert suspended["case_subject"] == {"kind": "object", "id": target}
     assert suspended["automated"] is True and suspended["strikes"] == 3
+    # The third decision is overturned on appeal: the suspension it triggered is lifted, and the
+    # platform is told so.
+    appeal = {"appeal_id": uid("apl"), "case_id": case_id, "appellant": offender, "text": "that was a song lyric"}
+    assert f.platform.http.post("/v1/appeals", json=appeal).status_code == 201
+    f.claim(case_id, "mod-ben")
+    f.decide(case_id, "mod-ben", "restore")
+    lifted = f.hooks.wait_for("action.taken", case_id=case_id, action="restore", lifts="suspend")[0]["data"]
+    assert lifted["subject"] == {"kind": "account", "id": offender}
+    own = uid("pl")
+    f.platform.playlist(own, offender)
+    assert f.platform.decide(offender, own, text="summer mix")["verdict"] == "allow", "no longer suspended"
 
 
 def test_a_suspension_needs_a_duration_and_content_actions_need_content(flow: Flow) -> None:
@@ -285,6 +301,8 @@ def test_a_suspension_needs_a_duration_and_content_actions_need_content(flow: Fl
     assert f.decide(case_id, "mod-ana", "suspend", status=422)["detail"] == "duration_hours: a suspension needs a duration"
     hidden = f.decide(case_id, "mod-ana", "hide", status=422)
     assert hidden["type"] == "urn:tutela:problem:action-not-applicable"
+    timed = f.decide(case_id, "mod-ana", "warn", duration_hours=48, status=422)
+    assert "only suspend and restrict_contact last for a time" in timed["detail"]
     done = f.decide(case_id, "mod-ana", "suspend", duration_hours=48)
     until = f.hooks.wait_for("action.taken", case_id=case_id, action="suspend")[0]["data"]["until"]
     assert until and done["case"]["decision"]["duration_hours"] == 48
@@ -479,3 +497,81 @@ def test_a_refused_attempt_on_a_childs_playlist_never_counts_against_her_playlis
         c for c in f.mod.http.get("/v1/queues/csea/cases").json() if c["subject"] == {"kind": "account", "id": p["stranger"]}
     )
     assert stranger_case["backed"] and stranger_case["child_involved"], "the attempt is on the stranger's own case"
+
+
+def test_an_automated_refusal_can_be_appealed_to_a_moderator(flow: Flow) -> None:
+    f, p = flow, people(flow)
+    hers = uid("pl")
+    f.platform.playlist(hers, p["child"])
+    f.platform.connect(p["child"], p["adult"], "family")
+    refused = f.platform.decide(p["adult"], hers, text="add me on snap for the school trip photos")
+    assert refused["verdict"] in ("block", "hold")
+    body = {"appeal_id": uid("apl"), "decision_id": refused["id"], "appellant": p["adult"], "text": "I am her aunt"}
+    not_his = f.platform.http.post("/v1/appeals", json={**body, "appeal_id": uid("apl"), "appellant": p["stranger"]})
+    assert not_his.status_code == 403
+    r = f.platform.http.post("/v1/appeals", json=body)
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+    case = f.case(case_id)
+    assert case["queue"] == "appeals" and refused["id"] in [d["id"] for d in case["decisions"]]
+    f.claim(case_id, "mod-ana")
+    f.decide(case_id, "mod-ana", "allow", reason="Family arranging a school trip.")
+    released = f.hooks.wait_for("change.released", decision_id=refused["id"])[0]["data"]
+    assert released["object"] == hers and released["actor"] == p["adult"]
+    assert f.hooks.wait_for("appeal.outcome", case_id=case_id)[0]["data"]["outcome"] == "overturned"
+    published = f.platform.decide(p["adult"], hers, text="summer mix")
+    nothing = {"appeal_id": uid("apl"), "decision_id": published["id"], "appellant": p["adult"]}
+    assert f.platform.http.post("/v1/appeals", json=nothing).json()["type"] == "urn:tutela:problem:nothing-to-appeal"
+
+
+def test_children_are_never_given_strikes(flow: Flow) -> None:
+    f, p = flow, people(flow)
+    hers = uid("pl")
+    f.platform.playlist(hers, p["child"])
+    assert f.platform.decide(p["child"], hers, text="my summer songs")["verdict"] == "allow"
+    case_id = f.report(trusted_flagger=True, object=hers, category="sexual_content")["case_id"]
+    f.claim(case_id, "mod-ana")
+    decided = f.decide(case_id, "mod-ana", "remove", reason="Not suitable for a public playlist.")
+    assert decided["strikes"] == 0, "safeguard, never punish"
+    sor = f.hooks.wait_for("statement_of_reasons", case_id=case_id, action="remove")[0]["data"]
+    assert sor["account"] == p["child"], "she is still told what was removed and why"
+
+
+def test_unknown_age_reporters_do_not_make_a_report_involve_a_child(flow: Flow) -> None:
+    f, p = flow, people(flow)
+    adults = uid("pl")
+    f.platform.playlist(adults, p["adult"])
+    fresh = [uid("fresh"), uid("fresh")]
+    for who in fresh:
+        f.platform.account(who, band="unknown", basis="unknown")
+    first = f.report(reporter=fresh[0], object=adults, category="grooming")
+    second = f.report(reporter=fresh[1], object=adults, category="grooming")
+    assert second["case_id"] == first["case_id"]
+    assert second["interim_action"] is None, "two throwaway accounts cannot take an adult's playlist down"
+
+
+def test_an_appeal_that_changes_the_measure_is_modified_and_strikes_once(flow: Flow) -> None:
+    f, p = flow, people(flow)
+    theirs = uid("pl")
+    f.platform.playlist(theirs, p["stranger"])
+    case_id = f.report(reporter=p["adult"], object=theirs, category="sexual_content")["case_id"]
+    f.claim(case_id, "mod-ana")
+    assert f.decide(case_id, "mod-ana", "remove")["strikes"] == 1
+    appeal = {"appeal_id": uid("apl"), "case_id": case_id, "appellant": p["stranger"]}
+    assert f.platform.http.post("/v1/appeals", json=appeal).status_code == 201
+    f.claim(case_id, "mod-ben")
+    decided = f.decide(case_id, "mod-ben", "age_restrict", reason="Adults only, rather than removed.")
+    assert decided["strikes"] == 1, "one strike per case"
+    assert f.hooks.wait_for("appeal.outcome", case_id=case_id)[0]["data"]["outcome"] == "modified"
+    assert f.hooks.wait_for("action.taken", case_id=case_id, action="age_restrict")
+
+
+def test_claims_can_be_released_only_by_their_holder(flow: Flow) -> None:
+    f, p = flow, people(flow)
+    case_id = f.report(reporter=p["adult"], account=p["stranger"], category="spam")["case_id"]
+    release = f.mod.http.delete(f"/v1/cases/{case_id}/claim", params={"moderator": "mod-ana"})
+    assert release.status_code == 409 and release.json()["type"] == "urn:tutela:problem:case-not-claimed"
+    f.claim(case_id, "mod-ana")
+    assert f.mod.http.delete(f"/v1/cases/{case_id}/claim", params={"moderator": "mod-ben"}).status_code == 409
+    assert f.mod.http.delete(f"/v1/cases/{case_id}/claim", params={"moderator": "mod-ana"}).status_code == 204
+    f.claim(case_id, "mod-ben")

@@ -8,8 +8,12 @@ an interim measure, a strike threshold), and writes:
   (DSA Art. 17);
 - account measures (`restrictions`) and strikes, and the measure a strike threshold calls for;
 - for confirmed abuse imagery removed, its hashes in the `tutela-takedowns` bank, so that a
-  re-upload is refused at the check (the bank matchers pick the change up within a second);
-- for a termination, the account's identifiers, so that re-registration is recognised.
+  re-upload is refused at the check (the bank matchers pick the change up within a second).
+
+A termination is a `terminate` restriction; the account's identifiers, kept as the platform
+sends them (tutela.cases.workflow.record_identifiers), are what a re-registration is matched on.
+Children are never given strikes: a minor's account may need safeguarding, never escalating
+penalties ("safeguard, never punish"); a moderator may still take a measure explicitly.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from tutela import audit
 from tutela.actions import outbox
 from tutela.actions.statements import statement
 from tutela.cases.rules import Casework
+from tutela.contact import MINOR_BANDS
 from tutela.hashbank import banks
 from tutela.hashbank.formats import BankEntry
 from tutela.ids import new_id
 from tutela.model import Action, ReportCategory
+from tutela.store import repo
 from tutela.store import tables as t
 
 TAKEDOWN_BANK = "tutela-takedowns"
@@ -50,6 +56,7 @@ class Measure:
     automated_detection: bool
     interim: bool = False
     duration: dt.timedelta | None = None  # suspensions
+    images: bool = False  # the subject's content includes images (the statement's content type)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -105,6 +112,7 @@ def carry_out(conn: Connection, m: Measure, casework: Casework, now: dt.datetime
             until=until,
             case_id=m.case_id,
             now=now,
+            images=m.images,
         )
         done.deliveries.append(outbox.enqueue(conn, "statement_of_reasons", subject_key(target_kind, target_id), sor, now))
     if m.account and m.action in (Action.RESTRICT_CONTACT, Action.SUSPEND, Action.TERMINATE):
@@ -114,12 +122,29 @@ def carry_out(conn: Connection, m: Measure, casework: Casework, now: dt.datetime
             )
         )
     if m.action in (Action.ALLOW, Action.RESTORE) and m.account:
-        # Lifting: interim measures of this case end; an overturned decision's strikes go.
-        conn.execute(
-            update(t.restrictions)
-            .where(t.restrictions.c.case_id == m.case_id, t.restrictions.c.lifted_at.is_(None))
-            .values(lifted_at=now)
-        )
+        # Lifting: this case's measures on accounts end (interim ones, suspensions a strike
+        # threshold added, ...), each announced, so the platform lifts them too; an overturned
+        # decision's strikes go.
+        r = t.restrictions.c
+        lifted = conn.execute(select(r.id, r.account_id, r.kind).where(r.case_id == m.case_id, r.lifted_at.is_(None))).all()
+        for rid, account, kind in lifted:
+            conn.execute(update(t.restrictions).where(r.id == rid).values(lifted_at=now))
+            done.deliveries.append(
+                outbox.enqueue(
+                    conn,
+                    "action.taken",
+                    subject_key("account", account),
+                    {
+                        **data,
+                        "action": Action.RESTORE.value,
+                        "subject": {"kind": "account", "id": account},
+                        "account": account,
+                        "lifts": kind,
+                        "until": None,
+                    },
+                    now,
+                )
+            )
         conn.execute(
             update(t.strikes).where(t.strikes.c.case_id == m.case_id, t.strikes.c.lifted_at.is_(None)).values(lifted_at=now)
         )
@@ -133,7 +158,7 @@ def carry_out(conn: Connection, m: Measure, casework: Casework, now: dt.datetime
         )
     ):
         done.banked = _bank_images(conn, m, now)
-    if m.moderator is not None and m.account and m.action.upholds and not m.interim:
+    if m.moderator is not None and m.account and m.action.upholds and not m.interim and not _minor(conn, m.account, now):
         done.strikes = _strike(conn, m, casework, now, done)
     audit.record(
         conn,
@@ -147,13 +172,23 @@ def carry_out(conn: Connection, m: Measure, casework: Casework, now: dt.datetime
     return done
 
 
+def _minor(conn: Connection, account_id: str, now: dt.datetime) -> bool:
+    acct = repo.get_account(conn, account_id)
+    return acct is not None and acct.age.current(now.date()).band in MINOR_BANDS
+
+
 def _strike(conn: Connection, m: Measure, casework: Casework, now: dt.datetime, done: Carried) -> int:
+    """One strike per case: a decision changed on appeal from one measure to another does not
+    strike twice."""
     assert m.account is not None
     since = now - casework.strike_window
     s = t.strikes.c
     before = conn.execute(
         select(func.count()).where(s.account_id == m.account, s.at >= since, s.lifted_at.is_(None))
     ).scalar_one()
+    already = conn.execute(select(s.id).where(s.account_id == m.account, s.case_id == m.case_id, s.lifted_at.is_(None))).first()
+    if already is not None:
+        return int(before)
     conn.execute(t.strikes.insert(), {"account_id": m.account, "case_id": m.case_id, "action": m.action.value, "at": now})
     after = int(before) + 1
     threshold = casework.threshold_reached(int(before), after)
@@ -162,8 +197,8 @@ def _strike(conn: Connection, m: Measure, casework: Casework, now: dt.datetime, 
             case_id=m.case_id,
             action=threshold.action,
             category=m.category,
-            subject_kind="account",
-            subject_id=m.account,
+            subject_kind=m.subject_kind,
+            subject_id=m.subject_id,
             account=m.account,
             reason=f"{after} strikes within {casework.strike_window.days} days (the policy's threshold is {threshold.count}).",
             ground="terms",

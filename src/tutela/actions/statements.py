@@ -19,10 +19,8 @@ _ACCOUNT = {
     Action.SUSPEND: "DECISION_ACCOUNT_SUSPENDED",
     Action.TERMINATE: "DECISION_ACCOUNT_TERMINATED",
 }
-_SPECIFICATION = {
-    ReportCategory.CHILD_SEXUAL_EXPLOITATION: ["KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL"],
-    ReportCategory.GROOMING: ["KEYWORD_GROOMING_SEXUAL_ENTICEMENT_MINORS"],
-}
+GROOMING_KEYWORD = "KEYWORD_GROOMING_SEXUAL_ENTICEMENT_MINORS"
+CSAM_KEYWORD = "KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL"
 _CATEGORY = {
     ReportCategory.CHILD_SEXUAL_EXPLOITATION: "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
     ReportCategory.GROOMING: "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
@@ -56,6 +54,7 @@ def statement(
     until: dt.datetime | None,
     case_id: str,
     now: dt.datetime,
+    images: bool = False,
 ) -> dict[str, Any]:
     """One statement of reasons for `account`, the user the restriction affects."""
     illegal = ground == "illegal"
@@ -72,10 +71,12 @@ def statement(
         "end_date_account_restriction": until.isoformat() if until else None,
         "decision_ground": "DECISION_GROUND_ILLEGAL_CONTENT" if illegal else "DECISION_GROUND_INCOMPATIBLE_CONTENT",
         "illegal_content_legal_ground": _LEGAL_GROUND.get(category) if illegal else None,
-        "incompatible_content_ground": None if illegal else "The platform's terms of service on child safety",
+        "incompatible_content_ground": None
+        if illegal
+        else f"The platform's terms of service ({category.value.replace('_', ' ')})",
         "category": _CATEGORY[category],
-        "category_specification": _SPECIFICATION.get(category, []),
-        "content_type": ["CONTENT_TYPE_TEXT", "CONTENT_TYPE_IMAGE"] if subject_kind == "object" else ["CONTENT_TYPE_OTHER"],
+        "category_specification": _specification(category, images),
+        "content_type": _content_type(subject_kind, images),
         "source_type": source,
         "automated_detection": "Yes" if automated_detection else "No",
         "automated_decision": "AUTOMATED_DECISION_FULLY" if automated_decision else "AUTOMATED_DECISION_NOT_AUTOMATED",
@@ -90,3 +91,19 @@ def statement(
     if interim:
         body["decision_facts"] = f"{facts} This is an interim measure while a moderator reviews the case."
     return body
+
+
+def _specification(category: ReportCategory, images: bool) -> list[str]:
+    """Child sexual exploitation is abuse material when there are images, enticement when it is
+    words (a request for pictures); grooming is enticement."""
+    if category is ReportCategory.CHILD_SEXUAL_EXPLOITATION:
+        return [CSAM_KEYWORD] if images else [GROOMING_KEYWORD]
+    if category is ReportCategory.GROOMING:
+        return [GROOMING_KEYWORD]
+    return []
+
+
+def _content_type(subject_kind: str, images: bool) -> list[str]:
+    if subject_kind != "object":
+        return ["CONTENT_TYPE_OTHER"]
+    return ["CONTENT_TYPE_TEXT", "CONTENT_TYPE_IMAGE"] if images else ["CONTENT_TYPE_TEXT"]

@@ -269,9 +269,18 @@ class CaseDecisionIn(ModeratorIn):
 
 class AppealIn(Input):
     appeal_id: Id = Field(description="Your id for this appeal. Sending it again returns the same appeal.")
-    case_id: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-    appellant: Id = Field(description="The affected account or a reporter of the case.")
+    case_id: Id | None = Field(None, description="A decided case (its affected account or a reporter appeals).")
+    decision_id: Id | None = Field(
+        None, description="Or an automated refusal (a check's block or hold), appealed by the change's author (Ofcom ICU D11)."
+    )
+    appellant: Id = Field(description="The affected account or a reporter of the case; for a decision, its actor.")
     text: ReportText = Field("", description="What the appellant wrote.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AppealIn:
+        if (self.case_id is None) == (self.decision_id is None):
+            raise ValueError("give exactly one of case_id or decision_id: what is being appealed")
+        return self
 
 
 class AppealOut(BaseModel):
@@ -280,7 +289,9 @@ class AppealOut(BaseModel):
     case_id: str
     appellant: str
     status: str = Field(description="under_review, or decided")
-    outcome: str | None = Field(description="upheld (the decision stands) or overturned")
+    outcome: str | None = Field(
+        description="upheld (the decision stands), modified (another measure, still against the subject) or overturned"
+    )
     created_at: dt.datetime
 
 
@@ -323,8 +334,12 @@ class QueueOut(BaseModel):
 
 class DecidedOut(BaseModel):
     case: CaseOut
-    strikes: int = Field(description="The affected account's strikes in the policy's window, after this decision.")
+    strikes: int = Field(
+        description="The affected account's strikes in the policy's window after this decision's measure (0 when it struck nothing)."
+    )
     followed_by: list[str] = Field(description="Measures a strike threshold added (suspend, terminate).")
     banked: int = Field(description="Image hashes added to the tutela-takedowns bank.")
     reporters_notified: int
-    webhooks: list[str] = Field(description="Delivery ids of the webhooks queued.")
+    webhooks: list[str] = Field(
+        description="Delivery ids of every webhook the decision queued (actions, statements, outcomes, released or refused changes)."
+    )

@@ -103,7 +103,9 @@ class Casework:
                 try:
                     action = Action(str(item.get("action")))
                 except ValueError:
-                    raise ValueError(f"strike threshold action {item.get('action')!r}: use suspend or terminate") from None
+                    raise ValueError(
+                        f"strike threshold action {item.get('action')!r}: use suspend, restrict_contact or terminate"
+                    ) from None
                 if action not in (Action.SUSPEND, Action.TERMINATE, Action.RESTRICT_CONTACT):
                     raise ValueError(f"strike threshold action {action.value!r}: use suspend, restrict_contact or terminate")
                 duration = parse_duration(item["duration"]) if "duration" in item else None
@@ -161,8 +163,11 @@ class CaseFacts:
 
 
 def priority(f: CaseFacts) -> int:
-    """Higher first. Severity of the category dominates; a child, a detector signal, a trusted
-    flagger and more independent reporters each move a case up within its band."""
+    """Higher first. The category sets the base (child exploitation 100, grooming 80, sexual
+    content 50, ...); a child involved (+40), a detector signal (up to +20), a trusted flagger
+    (+30) and independent reporters (up to +30) add to it, so a well-backed grooming case that
+    involves a child can pass a bare, unbacked exploitation report: likelihood and harm to a
+    child weigh with severity (Ofcom ICU C5's prioritisation factors)."""
     points = _CATEGORY_POINTS[f.category]
     points += 40 if f.child_involved else 0
     points += round(20 * min(1.0, f.signal_score))

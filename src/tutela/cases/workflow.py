@@ -23,9 +23,9 @@ from tutela import audit
 from tutela.actions import outbox
 from tutela.actions.enforce import Carried, Measure, carry_out, subject_key
 from tutela.cases.rules import CaseFacts, Casework, counts_as_independent, describe, interim_protection, priority, reporter_weight
-from tutela.contact import PROTECTED_BANDS
+from tutela.contact import MINOR_BANDS, PROTECTED_BANDS
 from tutela.ids import new_id
-from tutela.model import Action, ReportCategory, SubjectKind
+from tutela.model import Action, Category, ReportCategory, SubjectKind
 from tutela.store import repo
 from tutela.store import tables as t
 
@@ -126,6 +126,15 @@ def _protected(conn: Connection, account_id: str | None, today: dt.date) -> bool
     return acct is not None and acct.age.current(today).band in PROTECTED_BANDS
 
 
+def _minor(conn: Connection, account_id: str | None, today: dt.date) -> bool:
+    """A child or a teen, as the platform knows it. Unknown age gets the child defaults for what
+    it owns, but not here: otherwise any fresh account could make a report "involve a child"."""
+    if not account_id:
+        return False
+    acct = repo.get_account(conn, account_id)
+    return acct is not None and acct.age.current(today).band in MINOR_BANDS
+
+
 def _author(conn: Connection, kind: str, subject_id: str) -> str | None:
     """Who is responsible for what the subject shows: for an account, itself; for an object,
     whoever wrote its last published change (a collaborator, perhaps a stranger), else its owner."""
@@ -210,11 +219,13 @@ def _facts(
     if kind == SubjectKind.OBJECT:
         obj = repo.get_object(conn, subject)
         owner_protected = obj is not None and _protected(conn, obj.obj.owner, today)
-    child_reporter = any(_protected(conn, who, today) for who in named)
+    child_reporter = any(_minor(conn, who, today) for who in named)
     child_involved = (
         child or case["child_involved"] or owner_protected or child_reporter or _directed_at_child(conn, kind, subject)
     )
     score = max(score, _signal_score(_decisions_about(conn, kind, subject, now - SIGNAL_LOOKBACK)))
+    if case["backed"]:
+        score = max(score, 0.01)  # once backed (e.g. by the decision that opened it), always backed
     return CaseFacts(
         category=category,
         child_involved=child_involved,
@@ -307,7 +318,11 @@ def _interim(
             subject_id=subject,
             account=_author(conn, kind, subject),
             reason=f"Reported as {facts.category.value.replace('_', ' ')} involving a child ({why}); "
-            "hidden while a moderator reviews it.",
+            + (
+                "hidden while a moderator reviews it."
+                if action is Action.HIDE
+                else "contact with children is restricted while a moderator reviews it."
+            ),
             ground="illegal",
             source="SOURCE_TRUSTED_NOTIFIER" if facts.trusted else "SOURCE_ARTICLE_16",
             moderator=None,
@@ -360,6 +375,7 @@ class Receipt:
     interim_action: str | None
     created_at: dt.datetime
     replayed: bool = False
+    outcome: str | None = None  # upheld or rejected, once decided
 
 
 def find_report(conn: Connection, report_key: str) -> dict[str, Any] | None:
@@ -380,6 +396,7 @@ def receipt_of(conn: Connection, report: dict[str, Any], casework: Casework, rep
         case["interim_action"],
         report["created_at"],
         replayed,
+        report["outcome"],
     )
 
 
@@ -562,7 +579,7 @@ def claim(conn: Connection, case_id: str, moderator: str, ttl: dt.timedelta, now
             409,
             "appeal-needs-another-moderator",
             "Another moderator must review this appeal",
-            f"{moderator} decided case {case_id} before; an appeal is reviewed by someone else (DSA Art. 20(6))",
+            f"{moderator} decided case {case_id} before; an appeal is heard by another moderator",
         )
     until = now + ttl
     won = conn.execute(
@@ -593,6 +610,10 @@ def release(conn: Connection, case_id: str, moderator: str, now: dt.datetime) ->
         raise WorkflowError(
             409, "case-locked", "Another moderator holds this case", f"case {case_id} is claimed by {case['locked_by']}"
         )
+    if case["locked_by"] != moderator or case["lock_expires_at"] is None or case["lock_expires_at"] <= now:
+        raise WorkflowError(
+            409, "case-not-claimed", "Nothing to release", f"{moderator} does not hold case {case_id} (claims expire)"
+        )
     conn.execute(
         update(t.cases)
         .where(c.id == case_id, c.locked_by == moderator)
@@ -602,6 +623,8 @@ def release(conn: Connection, case_id: str, moderator: str, now: dt.datetime) ->
 
 
 # ---- moderator decisions --------------------------------------------------------------------
+
+TIMED = (Action.SUSPEND, Action.RESTRICT_CONTACT)  # the actions a duration applies to
 
 
 @dataclass(frozen=True)
@@ -619,6 +642,18 @@ class Decided:
     case: dict[str, Any]
     carried: Carried
     notified_reporters: int
+    deliveries: list[str]  # every webhook queued by the decision
+
+
+def _appeal_outcome(previous: Action | None, now_action: Action) -> str:
+    """upheld: the same measure stands; modified: another measure, still against the subject;
+    overturned: the other side of the line."""
+    before = previous if previous is not None else Action.REMOVE  # an automated refusal upholds
+    if before.upholds != now_action.upholds:
+        return "overturned"
+    if previous is not None and previous is not now_action and now_action.upholds:
+        return "modified"
+    return "upheld"
 
 
 def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Casework, now: dt.datetime) -> Decided:
@@ -648,17 +683,27 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
         )
     if md.action is Action.SUSPEND and md.duration is None:
         raise WorkflowError(422, "invalid-request", "The request is not valid", "duration_hours: a suspension needs a duration")
+    if md.duration is not None and md.action not in TIMED:
+        raise WorkflowError(
+            422,
+            "invalid-request",
+            "The request is not valid",
+            f"duration_hours: only suspend and restrict_contact last for a time; {md.action.value} does not",
+        )
     category = ReportCategory(case["category"])
-    ground = md.ground or ("illegal" if category.csea else "terms")
+    ground = (md.ground or ("illegal" if category.csea else "terms")) if md.action.upholds else None
     author = _author(conn, kind, subject)
     appealed = case["queue"] == "appeals"
+    earlier = (case["decision"] or {}).get("carried_out") if appealed else None
+    previous = Action(earlier) if earlier else None
     action = md.action
-    if action is Action.ALLOW and (case["interim_action"] or appealed):
+    if action is Action.ALLOW and (case["interim_action"] or previous is not None):
         action = Action.RESTORE  # dismissing lifts what was done meanwhile
-    previous = (case["decision"] or {}).get("carried_out") if appealed else None
-    if appealed and (previous == action.value or (not action.upholds and not Action(previous or "allow").upholds)):
+    if previous is not None and (previous is action or (not previous.upholds and not action.upholds)):
         carried = Carried()  # the appeal confirms the decision: nothing new to carry out
-        action = Action(previous) if previous else action
+        action = previous
+    elif appealed and previous is None and not action.upholds and not case["interim_action"]:
+        carried = Carried()  # an automated refusal overturned: the change is released, below
     else:
         carried = carry_out(
             conn,
@@ -670,11 +715,12 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
                 subject_id=subject,
                 account=author,
                 reason=md.reason,
-                ground=ground,
+                ground=ground or "terms",
                 source=_source(conn, case_id),
                 moderator=md.moderator,
                 automated_detection=bool(case["backed"]),
                 duration=md.duration,
+                images=_has_images(conn, kind, subject),
             ),
             casework,
             now,
@@ -691,7 +737,7 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
         "strikes": carried.strikes,
         "followed_by": [a.value for a in carried.followed_by],
         "banked": carried.banked,
-        "appeal": appealed,
+        "appeal": _appeal_outcome(previous, action) if appealed else None,
     }
     excluded = sorted({*case["excluded_moderators"], md.moderator})
     conn.execute(
@@ -709,12 +755,22 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
     )
     _event(conn, case_id, "moderator_decision", md.moderator, None, decision, now)
     audit.record(conn, md.moderator, "case.decided", f"case:{case_id}", decision, now)
-    _held_changes(conn, case_id, md.action.upholds, now)
-    notified = _tell_reporters(conn, case, md.action, now) if not appealed else 0
+    deliveries = list(carried.deliveries)
+    deliveries += _resolve_changes(conn, case_id, action.upholds, now)
+    revised = appealed and decision["appeal"] == "overturned"
+    told, sent = _tell_reporters(conn, case, action, now, revised)
+    deliveries += sent
     if appealed:
-        _answer_appeals(conn, case, md.action, now)
+        deliveries += _answer_appeals(conn, case, action, str(decision["appeal"]), now)
     closed = {**case, "status": "closed", "decided_at": now, "decision": decision, "locked_by": None, "lock_expires_at": None}
-    return Decided(closed, carried, notified)
+    return Decided(closed, carried, told, deliveries)
+
+
+def _has_images(conn: Connection, kind: str, subject_id: str) -> bool:
+    d = t.decisions.c
+    q = select(d.id).where(d.field.in_(("cover", "image"))).limit(1)
+    q = q.where(d.object_id == subject_id) if kind == SubjectKind.OBJECT else q.where(d.actor == subject_id)
+    return conn.execute(q).first() is not None
 
 
 def _source(conn: Connection, case_id: str) -> str:
@@ -725,38 +781,56 @@ def _source(conn: Connection, case_id: str) -> str:
     return "SOURCE_ARTICLE_16" if rows else "SOURCE_VOLUNTARY"
 
 
-def _held_changes(conn: Connection, case_id: str, upheld: bool, now: dt.datetime) -> None:
-    """Held changes in the case are released to publication, or refused for good."""
+def _resolve_changes(conn: Connection, case_id: str, upheld: bool, now: dt.datetime) -> list[str]:
+    """Changes waiting on this case (held ones, and refused ones under appeal) are released to
+    publication or refused for good; each is announced once per change of mind."""
     e = t.case_events.c
-    refs = [x for (x,) in conn.execute(select(e.ref).where(e.case_id == case_id, e.kind == "decision"))]
-    for ref in refs:
+    attached = conn.execute(select(e.ref, e.data).where(e.case_id == case_id, e.kind == "decision")).all()
+    resolved: dict[str, str] = {}
+    for ref, data in conn.execute(select(e.ref, e.data).where(e.case_id == case_id, e.kind == "change_resolved").order_by(e.id)):
+        resolved[ref] = data["resolution"]
+    sent = []
+    for ref, data in attached:
         d = repo.find_decision(conn, decision_id=ref)
-        if d is None or d.verdict != "hold":
+        if d is None or not (d.verdict == "hold" or (data or {}).get("appealed")):
             continue
-        event = "change.rejected" if upheld else "change.released"
-        outbox.enqueue(
-            conn,
-            event,
-            subject_key("object", d.change.object_id),
-            {
-                "case_id": case_id,
-                "decision_id": d.id,
-                "change_id": d.change.id,
-                "object": d.change.object_id,
-                "field": d.change.field,
-                "actor": d.change.actor,
-            },
-            now,
+        resolution = "rejected" if upheld else "released"
+        if resolved.get(ref, "rejected" if d.verdict == "block" else None) == resolution:
+            continue
+        sent.append(
+            outbox.enqueue(
+                conn,
+                f"change.{resolution}",
+                subject_key("object", d.change.object_id),
+                {
+                    "case_id": case_id,
+                    "decision_id": d.id,
+                    "change_id": d.change.id,
+                    "object": d.change.object_id,
+                    "field": d.change.field,
+                    "actor": d.change.actor,
+                },
+                now,
+            )
         )
+        _event(conn, case_id, "change_resolved", audit.SYSTEM, ref, {"resolution": resolution}, now)
+    return sent
 
 
-def _tell_reporters(conn: Connection, case: dict[str, Any], action: Action, now: dt.datetime) -> int:
-    """Every report in the case gets its outcome (ICU D5, DSA Art. 16(5)); named reporters are told."""
+def _tell_reporters(
+    conn: Connection, case: dict[str, Any], action: Action, now: dt.datetime, revised: bool
+) -> tuple[int, list[str]]:
+    """Every report in the case gets its outcome (ICU D5, DSA Art. 16(5)); named reporters are
+    told. When an appeal overturns the decision, every report is judged again and its reporter
+    told the revised outcome."""
     r = t.reports.c
     outcome = "upheld" if action.upholds else "rejected"
-    rows = conn.execute(select(t.reports).where(r.case_id == case["id"], r.outcome.is_(None))).all()
-    conn.execute(update(t.reports).where(r.case_id == case["id"], r.outcome.is_(None)).values(outcome=outcome))
-    told = 0
+    which = r.case_id == case["id"]
+    if not revised:
+        which = which & r.outcome.is_(None)
+    rows = conn.execute(select(t.reports).where(which)).all()
+    conn.execute(update(t.reports).where(which).values(outcome=outcome))
+    sent = []
     for row in rows:
         if row.reporter is None:
             continue
@@ -765,24 +839,28 @@ def _tell_reporters(conn: Connection, case: dict[str, Any], action: Action, now:
             if action.upholds
             else "Thank you. We reviewed what you reported and found that it does not break the rules."
         )
-        outbox.enqueue(
-            conn,
-            "report.outcome",
-            subject_key(case["subject_kind"], case["subject_id"]),
-            {
-                "report_id": row.id,
-                "platform_report_id": row.report_key,
-                "reporter": row.reporter,
-                "case_id": case["id"],
-                "outcome": "action_taken" if action.upholds else "no_violation",
-                "action": action.value,
-                "message": message,
-                "appeal": "the reporter may ask for a review: POST /v1/appeals with this case_id",
-            },
-            now,
+        if revised:
+            message = "On review, we changed our decision. " + message
+        sent.append(
+            outbox.enqueue(
+                conn,
+                "report.outcome",
+                subject_key(case["subject_kind"], case["subject_id"]),
+                {
+                    "report_id": row.id,
+                    "platform_report_id": row.report_key,
+                    "reporter": row.reporter,
+                    "case_id": case["id"],
+                    "outcome": "action_taken" if action.upholds else "no_violation",
+                    "action": action.value,
+                    "revised": revised and row.outcome is not None,
+                    "message": message,
+                    "appeal": "the reporter may ask for a review: POST /v1/appeals with this case_id",
+                },
+                now,
+            )
         )
-        told += 1
-    return told
+    return len(sent), sent
 
 
 # ---- appeals --------------------------------------------------------------------------------
@@ -792,71 +870,50 @@ def _tell_reporters(conn: Connection, case: dict[str, Any], action: Action, now:
 class AppealIn:
     appeal_key: str
     request_sha256: str
-    case_id: str
+    case_id: str | None  # a decided case; or
+    decision_id: str | None  # an automated refusal (Ofcom ICU D11)
     appellant: str
     text: str
 
 
-def find_appeal(conn: Connection, appeal_key: str) -> dict[str, Any] | None:
-    row = conn.execute(select(t.appeals).where(t.appeals.c.appeal_key == appeal_key)).first()
+def find_appeal(conn: Connection, appeal_id: str) -> dict[str, Any] | None:
+    """By the platform's appeal id or Tutela's."""
+    ap = t.appeals.c
+    row = conn.execute(select(t.appeals).where((ap.appeal_key == appeal_id) | (ap.id == appeal_id))).first()
     return t.row_dict(row) if row else None
 
 
+def _not_a_party(who: str, what: str) -> WorkflowError:
+    return WorkflowError(403, "not-a-party", "Only a party can appeal", f"account {who} {what}")
+
+
 def appeal(conn: Connection, a: AppealIn, casework: Casework, now: dt.datetime) -> tuple[dict[str, Any], bool]:
-    """Reopen a decided case for a different moderator (ICU D8-D10, DSA Art. 20). Returns the
-    appeal and whether it is a replay of an earlier identical request."""
-    existing = find_appeal(conn, a.appeal_key)
+    """Reopen a decided case for a different moderator (ICU D8-D10, DSA Art. 20), or put an
+    automated refusal before a moderator (ICU D11). Returns the appeal and whether it is a
+    replay of an earlier identical request."""
+    existing = conn.execute(select(t.appeals).where(t.appeals.c.appeal_key == a.appeal_key)).first()
     if existing is not None:
-        if existing["request_sha256"] != a.request_sha256:
+        if existing.request_sha256 != a.request_sha256:
             raise WorkflowError(
                 409,
                 "appeal-id-reused",
                 "Appeal id already used for a different appeal",
                 f"appeal {a.appeal_key!r} was already received with different content",
             )
-        return existing, True
-    case = _require_case(conn, a.case_id, lock=True)
-    if case["decided_at"] is None or case["decision"] is None:
-        raise WorkflowError(
-            409,
-            "case-not-decided",
-            "There is no decision to appeal",
-            f"case {a.case_id} has no moderator decision yet; an appeal is possible once it is decided",
-        )
-    if case["status"] == "open":
-        raise WorkflowError(
-            409,
-            "appeal-pending",
-            "The case is already open again",
-            f"case {a.case_id} is open (an appeal is already under review)",
-        )
+        return t.row_dict(existing), True
     if repo.get_account(conn, a.appellant) is None:
         raise _unknown("account", a.appellant)
-    r = t.reports.c
-    reporters = {x for (x,) in conn.execute(select(r.reporter).where(r.case_id == a.case_id, r.reporter.is_not(None)))}
-    affected = _author(conn, case["subject_kind"], case["subject_id"])
-    if a.appellant not in reporters | {affected, case["subject_id"]}:
-        raise WorkflowError(
-            403,
-            "not-a-party",
-            "Only a party to the case can appeal",
-            f"account {a.appellant} neither reported case {a.case_id} nor is affected by its decision",
-        )
-    clash = conn.execute(
-        select(c.id).where(c.subject_kind == case["subject_kind"], c.subject_id == case["subject_id"], c.status == "open")
-    ).first()
-    if clash is not None:
-        raise WorkflowError(
-            409,
-            "appeal-pending",
-            "Another case on this subject is open",
-            f"case {clash.id} about the same subject is open; the appeal would be heard there",
-        )
+    if a.decision_id is not None:
+        case = _case_for_appealed_decision(conn, a, casework, now)
+    else:
+        assert a.case_id is not None
+        case = _require_case(conn, a.case_id, lock=True)
+        _check_case_appeal(conn, case, a.appellant)
     appeal_row: dict[str, Any] = {
         "id": new_id("apl"),
         "appeal_key": a.appeal_key,
         "request_sha256": a.request_sha256,
-        "case_id": a.case_id,
+        "case_id": case["id"],
         "appellant": a.appellant,
         "text": a.text,
         "outcome": None,
@@ -866,33 +923,92 @@ def appeal(conn: Connection, a: AppealIn, casework: Casework, now: dt.datetime) 
     conn.execute(insert(t.appeals), appeal_row)
     conn.execute(
         update(t.cases)
-        .where(c.id == a.case_id)
+        .where(c.id == case["id"])
         .values(
             status="open",
             queue="appeals",
-            deadline=now + casework.service_level("appeal"),
-            escalated_at=None,
+            deadline=min(case["deadline"], now + casework.service_level("appeal"))
+            if case["status"] == "open"
+            else now + casework.service_level("appeal"),
+            escalated_at=None if case["status"] != "open" else case["escalated_at"],
             appeals=case["appeals"] + 1,
             updated_at=now,
         )
     )
-    _event(conn, a.case_id, "appeal", a.appellant, appeal_row["id"], {"text": a.text[:500]}, now)
-    audit.record(conn, a.appellant, "case.appealed", f"case:{a.case_id}", {"appeal": appeal_row["id"]}, now)
+    _event(conn, case["id"], "appeal", a.appellant, appeal_row["id"], {"text": a.text[:500], "decision_id": a.decision_id}, now)
+    audit.record(conn, a.appellant, "case.appealed", f"case:{case['id']}", {"appeal": appeal_row["id"]}, now)
     return appeal_row, False
 
 
-def _answer_appeals(conn: Connection, case: dict[str, Any], action: Action, now: dt.datetime) -> None:
-    previous = case["decision"] or {}
-    overturned = Action(previous.get("action", "allow")).upholds != action.upholds
+def _check_case_appeal(conn: Connection, case: dict[str, Any], appellant: str) -> None:
+    if case["decided_at"] is None or case["decision"] is None:
+        raise WorkflowError(
+            409,
+            "case-not-decided",
+            "There is no decision to appeal",
+            f"case {case['id']} has no moderator decision yet; an appeal is possible once it is decided",
+        )
+    if case["status"] == "open":
+        raise WorkflowError(
+            409,
+            "appeal-pending",
+            "The case is already open again",
+            f"case {case['id']} is open (an appeal is already under review)",
+        )
+    r = t.reports.c
+    reporters = {x for (x,) in conn.execute(select(r.reporter).where(r.case_id == case["id"], r.reporter.is_not(None)))}
+    affected = _author(conn, case["subject_kind"], case["subject_id"])
+    if appellant not in reporters | {affected, case["subject_id"]}:
+        raise _not_a_party(appellant, f"neither reported case {case['id']} nor is affected by its decision")
+    clash = conn.execute(
+        select(c.id).where(c.subject_kind == case["subject_kind"], c.subject_id == case["subject_id"], c.status == "open")
+    ).first()
+    if clash is not None:
+        raise WorkflowError(
+            409,
+            "appeal-pending",
+            "Another case on this subject is open",
+            f"case {clash.id} about the same subject is open; the appeal will be heard when it is decided",
+        )
+
+
+def _case_for_appealed_decision(conn: Connection, a: AppealIn, casework: Casework, now: dt.datetime) -> dict[str, Any]:
+    """The case an automated refusal is reviewed in: the one it is already part of, or the
+    actor's open case, or a new one in the appeals queue."""
+    assert a.decision_id is not None
+    d = repo.find_decision(conn, decision_id=a.decision_id)
+    if d is None:
+        raise WorkflowError(404, "unknown-decision", "Unknown decision", f"decision {a.decision_id!r} does not exist")
+    if d.verdict not in ("block", "hold"):
+        raise WorkflowError(
+            409, "nothing-to-appeal", "The decision refused nothing", f"decision {d.id} was {d.verdict}: the change was published"
+        )
+    if a.appellant != d.change.actor:
+        raise _not_a_party(a.appellant, f"did not make change {d.change.id}; only its author can appeal its refusal")
+    e = t.case_events.c
+    found = conn.execute(select(e.case_id).where(e.kind == "decision", e.ref == d.id).limit(1)).scalar()
+    if found is not None:
+        case = _require_case(conn, str(found), lock=True)
+        if case["queue"] == "appeals" and case["status"] == "open":
+            raise WorkflowError(409, "appeal-pending", "Already under appeal", f"case {case['id']} is open in the appeals queue")
+        if case["status"] == "closed":
+            _check_case_appeal(conn, case, a.appellant)
+        _event(conn, case["id"], "decision", a.appellant, d.id, {"appealed": True}, now)
+        return case
+    category = max(
+        (ReportCategory.of(Category(h["category"])) for h in d.reasons), key=lambda x: x.rank, default=ReportCategory.OTHER
+    )
+    case, _ = _open_case(conn, SubjectKind.ACCOUNT, d.change.actor, category, casework, now)
+    case = _require_case(conn, case["id"], lock=True)
+    _event(conn, case["id"], "decision", a.appellant, d.id, {"appealed": True, "rules": [h["rule"] for h in d.reasons]}, now)
+    return case
+
+
+def _answer_appeals(conn: Connection, case: dict[str, Any], action: Action, outcome: str, now: dt.datetime) -> list[str]:
     ap = t.appeals.c
     rows = conn.execute(select(t.appeals).where(ap.case_id == case["id"], ap.outcome.is_(None))).all()
-    outcome = "overturned" if overturned else "upheld"
     conn.execute(update(t.appeals).where(ap.case_id == case["id"], ap.outcome.is_(None)).values(outcome=outcome, decided_at=now))
-    if overturned:
-        # The reports are judged again by the new decision.
-        r = t.reports.c
-        conn.execute(update(t.reports).where(r.case_id == case["id"]).values(outcome="upheld" if action.upholds else "rejected"))
-    for row in rows:
+    return [
         outbox.enqueue(
             conn,
             "appeal.outcome",
@@ -907,6 +1023,8 @@ def _answer_appeals(conn: Connection, case: dict[str, Any], action: Action, now:
             },
             now,
         )
+        for row in rows
+    ]
 
 
 # ---- re-registration ------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def _out(a: dict[str, Any]) -> AppealOut:
 @blocking
 def post_appeal(body: AppealIn, response: Response, svc: Svc, _: Platform) -> AppealOut:
     digest = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-    request = workflow.AppealIn(body.appeal_id, digest, body.case_id, body.appellant, body.text)
+    request = workflow.AppealIn(body.appeal_id, digest, body.case_id, body.decision_id, body.appellant, body.text)
     try:
         with svc.db.write() as conn:
             appeal, replayed = workflow.appeal(conn, request, svc.policy.casework, utcnow())

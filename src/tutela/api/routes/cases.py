@@ -75,14 +75,20 @@ def get_queue(
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="A case with its evidence (the access is audited)")
 @blocking
-def get_case(case_id: CaseId, svc: Svc, who: Moderator) -> CaseDetail:
+def get_case(
+    case_id: CaseId,
+    svc: Svc,
+    who: Moderator,
+    moderator: Annotated[str | None, Query(pattern=ID_PATTERN, description="Who is reading (recorded in the audit log)")] = None,
+) -> CaseDetail:
     now = utcnow()
     with svc.db.write() as conn:
         try:
             case = workflow.case_detail(conn, case_id)
         except workflow.WorkflowError as e:
             raise problem(e) from None
-        audit.record(conn, f"key:{who.key_prefix}:{who.name}", "evidence.viewed", f"case:{case_id}", {}, now)
+        reader = moderator or f"key:{who.key_prefix}:{who.name}"
+        audit.record(conn, reader, "evidence.viewed", f"case:{case_id}", {"key": f"{who.key_prefix}:{who.name}"}, now)
     base = case_out(case, now).model_dump()
     return CaseDetail(
         **base, reports=case["reports"], decisions=case["decisions"], events=case["events"], appeal_list=case["appeal_list"]
@@ -144,5 +150,5 @@ def decide_case(case_id: CaseId, body: CaseDecisionIn, svc: Svc, who: Moderator)
         followed_by=[a.value for a in decided.carried.followed_by],
         banked=decided.carried.banked,
         reporters_notified=decided.notified_reporters,
-        webhooks=decided.carried.deliveries,
+        webhooks=decided.deliveries,
     )

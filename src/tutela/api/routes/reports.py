@@ -27,17 +27,17 @@ def problem(e: workflow.WorkflowError) -> ProblemError:
     return ProblemError(e.status, e.slug, e.title, e.detail, **e.extra)
 
 
-def _out(r: workflow.Receipt, status: str = "received", outcome: str | None = None) -> ReportOut:
+def _out(r: workflow.Receipt) -> ReportOut:
     return ReportOut(
         id=r.id,
         report_id=r.report_key,
         case_id=r.case_id,
         category=r.category,
-        status=status,
+        status="decided" if r.outcome else "received",
         timeframe=r.timeframe,
         deadline=r.deadline,
         interim_action=r.interim_action,
-        outcome=outcome,
+        outcome=r.outcome,
         created_at=r.created_at,
     )
 
@@ -100,4 +100,4 @@ def get_report(report_id: Annotated[str, Path(pattern=ID_PATTERN)], svc: Svc, _:
         if report is None:
             raise ProblemError(404, "unknown-report", "Unknown report", f"no report with id {report_id!r} (Tutela's or yours)")
         receipt = workflow.receipt_of(conn, report, svc.policy.casework)
-    return _out(receipt, "decided" if report["outcome"] else "received", report["outcome"])
+    return _out(receipt)
