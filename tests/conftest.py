@@ -14,14 +14,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from support import free_port
+from support import free_port, fresh_database
 from tutela.store import Database
 from tutela.store.migrate import upgrade
 
@@ -85,14 +84,8 @@ def postgres_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server: str) -> Iterator[str]:
     """A database of the tests' own on the PostgreSQL server, dropped at the end."""
-    name = f"tutela_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{postgres_server}/{name}"
-    finally:
-        with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(f"{postgres_server}/postgres") as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -39,6 +39,27 @@ def tutela(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Co
     return result
 
 
+@contextlib.contextmanager
+def fresh_database(database_url: str) -> Iterator[str]:
+    """A new, empty database of the kind `database_url` is (a SQLite file, or a database on the
+    same PostgreSQL server), dropped afterwards: for tests that assert over every row of a table."""
+    if database_url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix="tutela-db-") as folder:
+            yield f"sqlite:///{folder}/tutela.db"
+        return
+    import psycopg
+
+    server = database_url.rpartition("/")[0]
+    name = f"tutela_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def env_for(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TUTELA_")}
     env.update({"TUTELA_DATABASE_URL": database_url, "TUTELA_LOG_LEVEL": "warning", **extra})

@@ -594,7 +594,9 @@ def scan(
 
 
 @app.command("worker")
-def worker_cmd() -> None:
+def worker_cmd(
+    metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics (webhook delivery) on this port")] = None,
+) -> None:
     """Deliver webhooks and escalate overdue cases, without serving the API (run API replicas
     with TUTELA_WORKERS=false and as many of these as needed)."""
     import signal
@@ -606,6 +608,11 @@ def worker_cmd() -> None:
     settings = _settings()
     logs.configure(settings.log_level, settings.log_json)
     worker = Worker(_migrated_database(), settings)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=settings.host)
+        err.print(f"tutela worker: metrics on http://{settings.host}:{metrics_port}/metrics")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 import pytest
 
 from hooks import Receiver, running_receiver, wait_until
 from image.benign_images import jpeg, shapes
-from support import Api, Server, running_server, tutela, uid
+from support import Api, Server, fresh_database, running_server, tutela, uid
 
 
 @dataclass
@@ -54,29 +53,16 @@ class Flow:
 
 
 @pytest.fixture(scope="module")
-def flow(database_url: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Flow]:
-    pg_server, name = None, None
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path_factory.mktemp('cases')}/cases.db"
-    else:
-        pg_server = request.getfixturevalue("postgres_server")
-        name = f"tutela_cases_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(f"{pg_server}/postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = f"{pg_server}/{name}"
-    try:
-        with (
-            running_receiver() as hooks,
-            running_server(url, TUTELA_WEBHOOK_URL=hooks.url, TUTELA_WEBHOOK_SECRET=hooks.secret) as server,
-        ):
-            f = Flow(server, hooks, server.client("platform"), server.client("moderator"))
-            yield f
-            f.platform.http.close()
-            f.mod.http.close()
-    finally:
-        if pg_server:
-            with psycopg.connect(f"{pg_server}/postgres", autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def flow(database_url: str) -> Iterator[Flow]:
+    with (
+        fresh_database(database_url) as url,
+        running_receiver() as hooks,
+        running_server(url, TUTELA_WEBHOOK_URL=hooks.url, TUTELA_WEBHOOK_SECRET=hooks.secret) as server,
+    ):
+        f = Flow(server, hooks, server.client("platform"), server.client("moderator"))
+        yield f
+        f.platform.http.close()
+        f.mod.http.close()
 
 
 def people(f: Flow) -> dict[str, str]:
@@ -513,11 +499,13 @@ def test_an_automated_refusal_can_be_appealed_to_a_moderator(flow: Flow) -> None
     assert r.status_code == 201, r.text
     case_id = r.json()["case_id"]
     case = f.case(case_id)
-    assert case["queue"] == "appeals" and refused["id"] in [d["id"] for d in case["decisions"]]
+    assert case["queue"] == "appeals" and [d["id"] for d in case["decisions"]].count(refused["id"]) == 1
+    assert case["child_involved"] and case["priority"] > 0
     f.claim(case_id, "mod-ana")
     f.decide(case_id, "mod-ana", "allow", reason="Family arranging a school trip.")
     released = f.hooks.wait_for("change.released", decision_id=refused["id"])[0]["data"]
     assert released["object"] == hers and released["actor"] == p["adult"]
+    assert [e["kind"] for e in f.case(case_id)["events"]].count("change_resolved") == 1, "released once"
     assert f.hooks.wait_for("appeal.outcome", case_id=case_id)[0]["data"]["outcome"] == "overturned"
     published = f.platform.decide(p["adult"], hers, text="summer mix")
     nothing = {"appeal_id": uid("apl"), "decision_id": published["id"], "appellant": p["adult"]}
@@ -575,3 +563,25 @@ def test_claims_can_be_released_only_by_their_holder(flow: Flow) -> None:
     assert f.mod.http.delete(f"/v1/cases/{case_id}/claim", params={"moderator": "mod-ben"}).status_code == 409
     assert f.mod.http.delete(f"/v1/cases/{case_id}/claim", params={"moderator": "mod-ana"}).status_code == 204
     f.claim(case_id, "mod-ben")
+
+
+def test_an_appeal_that_softens_a_suspension_lifts_it(flow: Flow) -> None:
+    f, p = flow, people(flow)
+    case_id = f.report(reporter=p["adult"], account=p["stranger"], category="harassment")["case_id"]
+    f.claim(case_id, "mod-ana")
+    f.decide(case_id, "mod-ana", "suspend", duration_hours=72)
+    own = uid("pl")
+    f.platform.playlist(own, p["stranger"])
+    assert f.platform.decide(p["stranger"], own, text="summer mix")["verdict"] == "block"
+    assert (
+        f.platform.http.post(
+            "/v1/appeals", json={"appeal_id": uid("apl"), "case_id": case_id, "appellant": p["stranger"]}
+        ).status_code
+        == 201
+    )
+    f.claim(case_id, "mod-ben")
+    f.decide(case_id, "mod-ben", "warn", reason="A warning is enough.")
+    lifted = f.hooks.wait_for("action.taken", case_id=case_id, action="restore", lifts="suspend")[0]["data"]
+    assert lifted["subject"] == {"kind": "account", "id": p["stranger"]} and lifted["ground"] is None
+    assert f.hooks.wait_for("appeal.outcome", case_id=case_id)[0]["data"]["outcome"] == "modified"
+    assert f.platform.decide(p["stranger"], own, text="summer mix")["verdict"] == "allow"

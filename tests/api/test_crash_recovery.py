@@ -11,31 +11,25 @@ for a minute, then the restarted server sends them again under the same delivery
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import random
 import signal
-import subprocess
-import sys
 import threading
-import time
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import func, select
 
-from support import BIN, env_for, free_port, tutela, uid
+from hooks import Process, Receiver, wait_until
+from support import BIN, env_for, free_port, fresh_database, tutela, uid
 from tutela.store import Database
 from tutela.store import tables as t
 
-RECEIVER = Path(__file__).resolve().parent.parent / "webhook_receiver.py"
 SECRET = "whsec-crash-test"
 REPORTS = 1000
 STALL_AT = 300  # acknowledgements: the receiver stops answering, so webhooks are in flight at the crash
@@ -47,77 +41,10 @@ DRAIN_WITHIN = 150.0
 
 
 @pytest.fixture
-def own_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A database of this test's own, of the kind `database_url` is: the assertions below cover
-    every report and every webhook in it, so no other test's rows may be there."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path}/tutela.db"
-        return
-    server, _, _ = database_url.rpartition("/")
-    name = f"tutela_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{server}/{name}"
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def wait_for(what: str, condition: Callable[[], bool], within: float, every: float = 0.2) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {within:.0f} s")
-        time.sleep(every)
-
-
-class Process:
-    """A long-running process the test starts, waits for, and may kill without warning."""
-
-    def __init__(self, cmd: list[str], env: dict[str, str] | None, log: Path, ready_url: str) -> None:
-        self.cmd, self.env, self.log, self.ready_url = cmd, env, log, ready_url
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(self.cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
-
-        def ready() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"{self.cmd[1]} exited {self.process.returncode}:\n{self.log.read_text()}")
-            try:
-                return httpx.get(self.ready_url, timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(f"{' '.join(self.cmd[:2])} is ready", ready, within=60, every=0.05)
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, requests in flight are cut."""
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-def received(log: Path) -> list[dict[str, Any]]:
-    if not log.exists():
-        return []
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+def own_database_url(database_url: str) -> Iterator[str]:
+    """A database of this test's own: the assertions cover every report and webhook in it."""
+    with fresh_database(database_url) as url:
+        yield url
 
 
 def outbox_rows(db: Database) -> list[dict[str, Any]]:
@@ -157,14 +84,12 @@ def the_reports(children: list[str], adults: list[str], reporters: list[str], fl
 def test_a_server_killed_mid_burst_keeps_every_acknowledged_report_and_delivers_every_webhook(
     own_database_url: str, tmp_path: Path
 ) -> None:
-    hook_port, port = free_port(), free_port()
-    hook_log = tmp_path / "received.jsonl"
-    hooks = [sys.executable, str(RECEIVER), "--port", str(hook_port), "--secret", SECRET, "--log", str(hook_log)]
-    receiver = Process([*hooks, "--fail-rate", "0.1"], None, tmp_path / "receiver.log", f"http://127.0.0.1:{hook_port}/")
+    port = free_port()
+    receiver = Receiver(tmp_path, fail_rate=0.1, secret=SECRET)
     env = env_for(
         own_database_url,
         TUTELA_PORT=str(port),
-        TUTELA_WEBHOOK_URL=f"http://127.0.0.1:{hook_port}/hooks",
+        TUTELA_WEBHOOK_URL=receiver.url,
         TUTELA_WEBHOOK_SECRET=SECRET,
         TUTELA_WEBHOOK_BACKOFF="0.2",
         TUTELA_WEBHOOK_BACKOFF_MAX="3",
@@ -174,7 +99,7 @@ def test_a_server_killed_mid_burst_keeps_every_acknowledged_report_and_delivers_
         s: tutela(env, "keys", "create", "--name", f"test-{s}", "--scope", s).stdout.strip() for s in ("platform", "moderator")
     }
     url = f"http://127.0.0.1:{port}"
-    server = Process([str(BIN / "tutela"), "serve"], env, tmp_path / "server.log", f"{url}/readyz")
+    server = Process([str(BIN / "tutela"), "serve"], tmp_path / "server.log", f"{url}/readyz", env)
     platform = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys['platform']}"}, timeout=30)
     moderation = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys['moderator']}"}, timeout=30)
     db = Database(own_database_url)
@@ -291,11 +216,8 @@ def test_a_server_killed_mid_burst_keeps_every_acknowledged_report_and_delivers_
 
         # Every webhook queued is delivered and received: those queued before the crash, those
         # being sent when it happened (sent again once their lease ran out), and those queued since.
-        wait_for(
-            "every webhook delivered",
-            lambda: all(r["status"] == "delivered" for r in outbox_rows(db)),
-            within=DRAIN_WITHIN,
-            every=0.5,
+        wait_until(
+            lambda: all(r["status"] == "delivered" for r in outbox_rows(db)), DRAIN_WITHIN, "every webhook to be delivered", 0.5
         )
         rows = outbox_rows(db)
         status = tutela(env, "webhooks", "status").stdout
@@ -309,7 +231,7 @@ def test_a_server_killed_mid_burst_keeps_every_acknowledged_report_and_delivers_
 
     # The receiver got every one of them, a repeat always under the same id with the same payload,
     # and the events about one subject in the order they were queued.
-    log = received(hook_log)
+    log = receiver.received()
     by_delivery: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entry in log:
         by_delivery[entry["delivery_id"]].append(entry)

@@ -10,98 +10,31 @@ accepted them. The server is a real `tutela serve` with the backoff shortened (0
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-import psycopg
 import pytest
 from sqlalchemy import select
 
-from support import Api, Server, free_port, running_server, tutela, uid
+from hooks import Receiver, wait_until
+from support import Api, Server, fresh_database, running_server, tutela, uid
 from tutela.store import Database
 from tutela.store import tables as t
 
-RECEIVER = Path(__file__).resolve().parent.parent / "webhook_receiver.py"
 SECRET = "whsec-delivery-test"
 DOWNTIME = 60.0  # seconds the receiver is away
 DRAIN_WITHIN = 120.0  # seconds the outbox has to empty once the receiver is back
 
 
 @pytest.fixture
-def own_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A database of this test's own, of the kind `database_url` is: the assertions below cover
-    every row of its outbox, so no other test's webhooks may be in it."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path}/tutela.db"
-        return
-    server, _, _ = database_url.rpartition("/")
-    name = f"tutela_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{server}/{name}"
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def wait_for(what: str, condition: Callable[[], bool], within: float, every: float = 0.2) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {within:.0f} s")
-        time.sleep(every)
-
-
-class Receiver:
-    """`tests/webhook_receiver.py` as its own process, which the test may kill and start again."""
-
-    def __init__(self, port: int, log: Path, fail_rate: float) -> None:
-        self.port, self.log, self.fail_rate = port, log, fail_rate
-        self.url = f"http://127.0.0.1:{port}/hooks"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, seed: int) -> None:
-        cmd = [sys.executable, str(RECEIVER), "--port", str(self.port), "--secret", SECRET, "--log", str(self.log)]
-        cmd += ["--fail-rate", str(self.fail_rate), "--seed", str(seed)]
-        with open(self.log.with_suffix(".stderr"), "ab") as err:
-            self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-
-        def answers() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(
-                    f"the receiver exited {self.process.returncode}: {self.log.with_suffix('.stderr').read_text()}"
-                )
-            try:
-                return httpx.get(self.url, timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for("the webhook receiver answers", answers, within=20, every=0.05)
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye, connections in flight are cut."""
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-        self.process = None
-
-    def received(self) -> list[dict[str, Any]]:
-        """Every request accepted, in the order accepted (one JSON object per line)."""
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+def own_database_url(database_url: str) -> Iterator[str]:
+    """A database of this test's own: the assertions below cover every row of its outbox, so no
+    other test's webhooks may be in it."""
+    with fresh_database(database_url) as url:
+        yield url
 
 
 def outbox_rows(url: str) -> list[dict[str, Any]]:
@@ -167,8 +100,8 @@ class Platform:
 
 
 def test_every_action_is_delivered_through_failures_and_a_minute_of_downtime(own_database_url: str, tmp_path: Path) -> None:
-    receiver = Receiver(free_port(), tmp_path / "received.jsonl", fail_rate=0.3)
-    receiver.start(seed=1)
+    receiver = Receiver(tmp_path, fail_rate=0.3, secret=SECRET)
+    receiver.start()
     env = {
         "TUTELA_WEBHOOK_URL": receiver.url,
         "TUTELA_WEBHOOK_SECRET": SECRET,
@@ -193,7 +126,7 @@ def test_every_action_is_delivered_through_failures_and_a_minute_of_downtime(own
                 # A second report on an object already hidden attaches to the same case: nothing new to announce.
                 again = platform.report(before[10])
                 assert again["case_id"] == platform.case_of[before[10]]
-                wait_for("the receiver accepts webhooks", lambda: len(receiver.received()) >= 20, within=30)
+                wait_until(lambda: len(receiver.received()) >= 20, 30, "the receiver to accept webhooks")
 
                 # 2. The receiver is killed mid-stream, and stays away for a minute while reports go on.
                 receiver.kill()
@@ -209,10 +142,10 @@ def test_every_action_is_delivered_through_failures_and_a_minute_of_downtime(own
                 rows = outbox_rows(own_database_url)
                 pending = [r for r in rows if r["status"] == "pending"]
                 assert pending, "webhooks queued while the receiver is away wait in the outbox"
-                wait_for(
-                    "the deliverer keeps trying while the receiver is away",
+                wait_until(
                     lambda: any(r["status"] == "pending" and r["attempts"] >= 3 for r in outbox_rows(own_database_url)),
-                    within=DOWNTIME,
+                    DOWNTIME,
+                    "the deliverer to keep trying while the receiver is away",
                     every=1.0,
                 )
                 assert time.monotonic() - killed_at < DOWNTIME, "the scenario's reports took longer than the downtime"
@@ -225,10 +158,10 @@ def test_every_action_is_delivered_through_failures_and_a_minute_of_downtime(own
                     platform.report(obj)
 
                 # 4. The outbox drains.
-                wait_for(
-                    "every webhook delivered",
+                wait_until(
                     lambda: all(r["status"] != "pending" for r in outbox_rows(own_database_url)),
-                    within=DRAIN_WITHIN,
+                    DRAIN_WITHIN,
+                    "every webhook to be delivered",
                     every=0.5,
                 )
                 status = tutela(server.env, "webhooks", "status").stdout

@@ -50,7 +50,7 @@ class Measure:
     subject_id: str
     account: str | None  # the account responsible (the object's author), who is told
     reason: str
-    ground: str  # illegal or terms
+    ground: str | None  # illegal or terms; None for allow and restore
     source: str  # DSA source_type
     moderator: str | None  # None: automated (an interim measure, a strike threshold)
     automated_detection: bool
@@ -104,7 +104,7 @@ def carry_out(conn: Connection, m: Measure, casework: Casework, now: dt.datetime
             subject_kind=target_kind,
             subject_id=target_id,
             facts=m.reason,
-            ground=m.ground,
+            ground=m.ground or "terms",
             source=m.source,
             automated_detection=m.automated_detection,
             automated_decision=m.moderator is None,
@@ -123,28 +123,8 @@ def carry_out(conn: Connection, m: Measure, casework: Casework, now: dt.datetime
         )
     if m.action in (Action.ALLOW, Action.RESTORE) and m.account:
         # Lifting: this case's measures on accounts end (interim ones, suspensions a strike
-        # threshold added, ...), each announced, so the platform lifts them too; an overturned
-        # decision's strikes go.
-        r = t.restrictions.c
-        lifted = conn.execute(select(r.id, r.account_id, r.kind).where(r.case_id == m.case_id, r.lifted_at.is_(None))).all()
-        for rid, account, kind in lifted:
-            conn.execute(update(t.restrictions).where(r.id == rid).values(lifted_at=now))
-            done.deliveries.append(
-                outbox.enqueue(
-                    conn,
-                    "action.taken",
-                    subject_key("account", account),
-                    {
-                        **data,
-                        "action": Action.RESTORE.value,
-                        "subject": {"kind": "account", "id": account},
-                        "account": account,
-                        "lifts": kind,
-                        "until": None,
-                    },
-                    now,
-                )
-            )
+        # threshold added, ...), each announced; an overturned decision's strikes go.
+        done.deliveries.extend(lift_measures(conn, m.case_id, m.category, m.reason, now))
         conn.execute(
             update(t.strikes).where(t.strikes.c.case_id == m.case_id, t.strikes.c.lifted_at.is_(None)).values(lifted_at=now)
         )
@@ -236,3 +216,28 @@ def _bank_images(conn: Connection, m: Measure, now: dt.datetime) -> int:
     )
     added, _ = banks.add_entries(conn, bank, entries, now)
     return added
+
+
+def lift_measures(conn: Connection, case_id: str, category: ReportCategory, reason: str, now: dt.datetime) -> list[str]:
+    """End the account measures (restrict_contact, suspend, terminate) taken in this case, and
+    tell the platform with one `action.taken` (`restore`, `lifts`: the measure) for each."""
+    r = t.restrictions.c
+    lifted = conn.execute(select(r.id, r.account_id, r.kind).where(r.case_id == case_id, r.lifted_at.is_(None))).all()
+    sent = []
+    for rid, account, kind in lifted:
+        conn.execute(update(t.restrictions).where(r.id == rid).values(lifted_at=now))
+        data = {
+            "case_id": case_id,
+            "action": Action.RESTORE.value,
+            "subject": {"kind": "account", "id": account},
+            "account": account,
+            "category": category.value,
+            "reason": reason,
+            "ground": None,
+            "interim": False,
+            "automated": False,
+            "until": None,
+            "lifts": kind,
+        }
+        sent.append(outbox.enqueue(conn, "action.taken", subject_key("account", account), data, now))
+    return sent

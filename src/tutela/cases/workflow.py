@@ -21,7 +21,7 @@ from sqlalchemy import case as when
 
 from tutela import audit
 from tutela.actions import outbox
-from tutela.actions.enforce import Carried, Measure, carry_out, subject_key
+from tutela.actions.enforce import Carried, Measure, carry_out, lift_measures, subject_key
 from tutela.cases.rules import CaseFacts, Casework, counts_as_independent, describe, interim_protection, priority, reporter_weight
 from tutela.contact import MINOR_BANDS, PROTECTED_BANDS
 from tutela.ids import new_id
@@ -84,7 +84,7 @@ def case_detail(conn: Connection, case_id: str) -> dict[str, Any]:
     ]
     e = t.case_events.c
     case["events"] = [t.row_dict(x) for x in conn.execute(select(t.case_events).where(e.case_id == case_id).order_by(e.id))]
-    decision_ids = [ev["ref"] for ev in case["events"] if ev["kind"] == "decision" and ev["ref"]]
+    decision_ids = list(dict.fromkeys(ev["ref"] for ev in case["events"] if ev["kind"] == "decision" and ev["ref"]))
     case["decisions"] = []
     for did in decision_ids:
         d = repo.find_decision(conn, decision_id=did)
@@ -328,6 +328,7 @@ def _interim(
             moderator=None,
             automated_detection=facts.backed,
             interim=True,
+            images=_has_images(conn, kind, subject),
         ),
         casework,
         now,
@@ -376,6 +377,7 @@ class Receipt:
     created_at: dt.datetime
     replayed: bool = False
     outcome: str | None = None  # upheld or rejected, once decided
+    interim_taken: bool = False  # this report's arrival is what put the interim measure in place
 
 
 def find_report(conn: Connection, report_key: str) -> dict[str, Any] | None:
@@ -463,6 +465,7 @@ def submit_report(conn: Connection, r: ReportIn, casework: Casework, now: dt.dat
         _timeframe(r.category, casework),
         interim or case["interim_action"],
         now,
+        interim_taken=interim is not None,
     )
 
 
@@ -705,6 +708,12 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
     elif appealed and previous is None and not action.upholds and not case["interim_action"]:
         carried = Carried()  # an automated refusal overturned: the change is released, below
     else:
+        if previous is not None and previous.upholds and action.upholds:
+            # Modified on appeal: the earlier measure's account restrictions end (announced),
+            # then the new one is carried out; the case's strike stays, once.
+            lifted = lift_measures(conn, case_id, category, md.reason, now)
+        else:
+            lifted = []
         carried = carry_out(
             conn,
             Measure(
@@ -715,7 +724,7 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
                 subject_id=subject,
                 account=author,
                 reason=md.reason,
-                ground=ground or "terms",
+                ground=ground,
                 source=_source(conn, case_id),
                 moderator=md.moderator,
                 automated_detection=bool(case["backed"]),
@@ -725,6 +734,7 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
             casework,
             now,
         )
+        carried.deliveries[:0] = lifted
     decision = {
         "action": md.action.value,
         "carried_out": action.value,
@@ -767,8 +777,9 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
 
 
 def _has_images(conn: Connection, kind: str, subject_id: str) -> bool:
+    """Whether what the subject published includes images (for the statement's content type)."""
     d = t.decisions.c
-    q = select(d.id).where(d.field.in_(("cover", "image"))).limit(1)
+    q = select(d.id).where(d.field.in_(("cover", "image")), d.verdict.in_(PUBLISHED)).limit(1)
     q = q.where(d.object_id == subject_id) if kind == SubjectKind.OBJECT else q.where(d.actor == subject_id)
     return conn.execute(q).first() is not None
 
@@ -789,10 +800,13 @@ def _resolve_changes(conn: Connection, case_id: str, upheld: bool, now: dt.datet
     resolved: dict[str, str] = {}
     for ref, data in conn.execute(select(e.ref, e.data).where(e.case_id == case_id, e.kind == "change_resolved").order_by(e.id)):
         resolved[ref] = data["resolution"]
-    sent = []
+    waiting: dict[str, bool] = {}  # decision id -> appealed (a decision may be attached twice)
     for ref, data in attached:
+        waiting[ref] = waiting.get(ref, False) or bool((data or {}).get("appealed"))
+    sent = []
+    for ref, appealed in waiting.items():
         d = repo.find_decision(conn, decision_id=ref)
-        if d is None or not (d.verdict == "hold" or (data or {}).get("appealed")):
+        if d is None or not (d.verdict == "hold" or appealed):
             continue
         resolution = "rejected" if upheld else "released"
         if resolved.get(ref, "rejected" if d.verdict == "block" else None) == resolution:
@@ -814,6 +828,7 @@ def _resolve_changes(conn: Connection, case_id: str, upheld: bool, now: dt.datet
             )
         )
         _event(conn, case_id, "change_resolved", audit.SYSTEM, ref, {"resolution": resolution}, now)
+        resolved[ref] = resolution
     return sent
 
 
@@ -839,7 +854,7 @@ def _tell_reporters(
             if action.upholds
             else "Thank you. We reviewed what you reported and found that it does not break the rules."
         )
-        if revised:
+        if revised and row.outcome is not None:
             message = "On review, we changed our decision. " + message
         sent.append(
             outbox.enqueue(
@@ -1001,7 +1016,15 @@ def _case_for_appealed_decision(conn: Connection, a: AppealIn, casework: Casewor
     case, _ = _open_case(conn, SubjectKind.ACCOUNT, d.change.actor, category, casework, now)
     case = _require_case(conn, case["id"], lock=True)
     _event(conn, case["id"], "decision", a.appellant, d.id, {"appealed": True, "rules": [h["rule"] for h in d.reasons]}, now)
-    return case
+    reached = [d.inputs.get("owner", {}), *d.inputs.get("tagged", [])]
+    child = any(p.get("protected") and not p.get("is_actor") for p in reached)
+    score = _signal_score([d])
+    facts = _facts(conn, case, now.date(), now, child=child, score=score)
+    if facts.category.rank < category.rank:
+        facts = CaseFacts(
+            category, facts.child_involved, facts.signal_score, facts.trusted, facts.independent_reporters, facts.reporter_weight
+        )
+    return _refresh(conn, case, facts, casework, now)
 
 
 def _answer_appeals(conn: Connection, case: dict[str, Any], action: Action, outcome: str, now: dt.datetime) -> list[str]:

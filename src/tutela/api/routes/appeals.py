@@ -39,11 +39,13 @@ def _out(a: dict[str, Any]) -> AppealOut:
     "/appeals",
     response_model=AppealOut,
     status_code=201,
-    summary="Appeal a case's decision",
+    summary="Appeal a case's decision (case_id), or an automated refusal (decision_id)",
     responses={
-        403: {"description": "The appellant is neither affected by the decision nor a reporter of the case"},
-        404: {"description": "Unknown case or appellant"},
-        409: {"description": "The case has no decision yet, is already under appeal, or the appeal id was used"},
+        403: {
+            "description": "Not a party: neither affected by the case's decision nor its reporter; not the refused change's author"
+        },
+        404: {"description": "Unknown case, decision or appellant"},
+        409: {"description": "No decision yet, already under appeal, the decision refused nothing, or the appeal id was used"},
     },
 )
 @blocking
@@ -56,9 +58,8 @@ def post_appeal(body: AppealIn, response: Response, svc: Svc, _: Platform) -> Ap
     except workflow.WorkflowError as e:
         raise problem(e) from None
     except IntegrityError:
-        raise ProblemError(
-            409, "appeal-pending", "The case changed meanwhile", f"case {body.case_id} changed; read it again"
-        ) from None
+        what = f"case {body.case_id}" if body.case_id else f"the case of decision {body.decision_id}"
+        raise ProblemError(409, "appeal-pending", "The case changed meanwhile", f"{what} changed; read it again") from None
     if replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"

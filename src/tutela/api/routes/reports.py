@@ -83,7 +83,7 @@ def post_report(body: ReportIn, response: Response, svc: Svc, _: Platform) -> Re
             if attempt == 2:
                 raise
     if not receipt.replayed:
-        REPORTS.labels(report.category.value, receipt.interim_action or "none").inc()
+        REPORTS.labels(report.category.value, receipt.interim_action if receipt.interim_taken else "none").inc()
     if receipt.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
