@@ -124,7 +124,8 @@ def carry_out(conn: Connection, m: Measure, casework: Casework, now: dt.datetime
     if m.action in (Action.ALLOW, Action.RESTORE) and m.account:
         # Lifting: this case's measures on accounts end (interim ones, suspensions a strike
         # threshold added, ...), each announced; an overturned decision's strikes go.
-        done.deliveries.extend(lift_measures(conn, m.case_id, m.category, m.reason, now))
+        case_subject = {"kind": m.subject_kind, "id": m.subject_id}
+        done.deliveries.extend(lift_measures(conn, m.case_id, case_subject, m.category, m.reason, now))
         conn.execute(
             update(t.strikes).where(t.strikes.c.case_id == m.case_id, t.strikes.c.lifted_at.is_(None)).values(lifted_at=now)
         )
@@ -218,7 +219,9 @@ def _bank_images(conn: Connection, m: Measure, now: dt.datetime) -> int:
     return added
 
 
-def lift_measures(conn: Connection, case_id: str, category: ReportCategory, reason: str, now: dt.datetime) -> list[str]:
+def lift_measures(
+    conn: Connection, case_id: str, case_subject: dict[str, str], category: ReportCategory, reason: str, now: dt.datetime
+) -> list[str]:
     """End the account measures (restrict_contact, suspend, terminate) taken in this case, and
     tell the platform with one `action.taken` (`restore`, `lifts`: the measure) for each."""
     r = t.restrictions.c
@@ -230,6 +233,7 @@ def lift_measures(conn: Connection, case_id: str, category: ReportCategory, reas
             "case_id": case_id,
             "action": Action.RESTORE.value,
             "subject": {"kind": "account", "id": account},
+            "case_subject": case_subject,
             "account": account,
             "category": category.value,
             "reason": reason,

@@ -711,7 +711,7 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
         if previous is not None and previous.upholds and action.upholds:
             # Modified on appeal: the earlier measure's account restrictions end (announced),
             # then the new one is carried out; the case's strike stays, once.
-            lifted = lift_measures(conn, case_id, category, md.reason, now)
+            lifted = lift_measures(conn, case_id, {"kind": kind, "id": subject}, category, md.reason, now)
         else:
             lifted = []
         carried = carry_out(
