@@ -17,7 +17,7 @@ from tutela.api import problems
 from tutela.api.auth import Authenticator
 from tutela.api.deps import Services
 from tutela.api.limits import BodyLimit
-from tutela.api.routes import accounts, appeals, cases, checks, health, objects, reports
+from tutela.api.routes import accounts, appeals, cases, checks, health, objects, reports, visibility
 from tutela.config import Settings
 from tutela.detection import Detector, default_detectors
 from tutela.hashbank.matcher import BankMatcher
@@ -96,7 +96,7 @@ def create_app(
     image_body = max(settings.max_body_bytes, settings.max_image_bytes * 4 // 3 + 64 * 1024)  # base64, and the JSON
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths={"/v1/checks": image_body})
     v1 = APIRouter(prefix="/v1")
-    for module in (accounts, objects, checks, reports, cases, appeals):
+    for module in (accounts, objects, checks, reports, cases, appeals, visibility):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(health.router)

@@ -343,3 +343,21 @@ class DecidedOut(BaseModel):
     webhooks: list[str] = Field(
         description="Delivery ids of every webhook the decision queued (actions, statements, outcomes, released or refused changes)."
     )
+
+
+class VisibilityIn(Input):
+    viewer: Id | None = Field(None, description="The account searching; omit for a logged-out viewer (treated as not an adult).")
+    objects: list[Id] = Field(max_length=1000, description="The objects a search or listing would show.")
+
+
+class HiddenOut(BaseModel):
+    id: str
+    reason: str = Field(
+        description="hidden_pending_review, hidden, removed, age_restricted (for viewers not known to be adults) or owner_suspended"
+    )
+
+
+class VisibilityOut(BaseModel):
+    visible: list[str] = Field(description="Show these, in the order asked.")
+    hidden: list[HiddenOut] = Field(description="Leave these out.")
+    unknown: list[str] = Field(description="Objects Tutela was never told about: it has nothing against them.")
