@@ -1,12 +1,14 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    install, migrate the embedded SQLite database under ./var, serve on 127.0.0.1:8000
-#   make test   install with dev tools, then ruff, mypy and the whole pytest suite
+#   make test   install with dev tools (and Debian's chromium for the browser test, where
+#               missing), then ruff, mypy and the whole pytest suite
+#   make demo   start Tutela and the example playlist platform, and replay the case on it
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test lint typecheck pytest bench model clean install install-dev
+.PHONY: run test lint typecheck pytest bench model clean install install-dev chromium demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +18,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) -e '.[dev]'
+	$(PIP) -e '.[dev,examples]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -33,10 +35,23 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
-pytest: install-dev
+# The browser test drives Debian's chromium through Playwright; Playwright's own browser
+# download is never used. Installed here where missing (needs root, as on CI machines).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium for the browser test"; \
+		apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || { \
+			echo "error: could not install chromium (apt-get install chromium, as root), which tests/browser needs"; exit 1; }; }
+
+pytest: install-dev chromium
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The case, replayed on the example platform: exits non-zero if any step's outcome differs.
+demo: install-dev
+	$(BIN)/python examples/playlists/replay.py
 
 bench: install-dev
 	$(BIN)/python bench/api_check.py
