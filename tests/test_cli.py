@@ -129,7 +129,7 @@ def test_policy_inputs_is_the_reference(env: dict[str, str]) -> None:
 def test_check_explains_a_change_without_storing_it(seeded: dict[str, str]) -> None:
     out = tutela(seeded, "check", "--actor", "stranger", "--object", "kid-list", "--field", "title", "--text", "hi").stdout
     flat = " ".join(out.split())
-    assert "verdict: block" in flat and "default-child-safety@5+" in flat
+    assert "verdict: block" in flat and "default-child-safety@6+" in flat
     assert "contact.stranger" in flat and "stranger-edits-protected-object" in flat
     db = Database(seeded["TUTELA_DATABASE_URL"])
     with db.read() as conn:

@@ -69,6 +69,6 @@ def test_the_right_prefix_with_the_wrong_secret_is_refused(server: Server) -> No
 def test_health_readiness_and_metrics_need_no_key(server: Server) -> None:
     assert httpx.get(server.url + "/healthz").json() == {"status": "ok", "policy_version": None, "schema_revision": None}
     ready = httpx.get(server.url + "/readyz").json()
-    assert ready["status"] == "ready" and ready["policy_version"].startswith("default-child-safety@5+")
+    assert ready["status"] == "ready" and ready["policy_version"].startswith("default-child-safety@6+")
     metrics = httpx.get(server.url + "/metrics").text
     assert "tutela_checks_total" in metrics and "tutela_check_seconds_bucket" in metrics

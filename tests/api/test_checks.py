@@ -112,7 +112,7 @@ def test_a_decision_explains_itself(api: Api, server: Server) -> None:
     d = api.decide(ids["stranger"], ids["kid_list"], text="hello there", tags=[ids["anon"], ids["friend"]])
     moderator = server.client("moderator").http
     explained = moderator.get(f"/v1/decisions/{d['id']}").json()
-    assert explained["verdict"] == "block" and explained["policy_version"].startswith("default-child-safety@5+")
+    assert explained["verdict"] == "block" and explained["policy_version"].startswith("default-child-safety@6+")
     assert sorted(rules(explained)) == ["stranger-edits-protected-object", "stranger-tags-protected-account"]
     assert explained["change"] == {
         "id": d["change_id"],

@@ -40,17 +40,19 @@ def test_a_request_for_a_picture_in_disguise_is_refused_with_evidence(api: Api, 
     assert "open_case" in explained["followups"]
 
 
-def test_a_connection_cannot_move_a_child_elsewhere(api: Api) -> None:
+def test_a_connection_cannot_move_a_child_elsewhere_unreviewed(api: Api) -> None:
     ids = people(api)
     d = api.decide(ids["friend"], ids["kid_list"], field="description", text="add me on 👻 its jake_22")
-    assert d["verdict"] == "block" and "contact-exchange-to-protected-account" in rules(d)
+    assert d["verdict"] == "hold" and "contact-exchange-by-connection" in rules(d)
+    stranger = api.decide(ids["stranger"], ids["adult_list"], text="add me on 👻 its jake_22", tags=[ids["kid"]])
+    assert stranger["verdict"] == "block" and "contact-exchange-to-protected-account" in rules(stranger)
 
 
 def test_the_fake_twelve_year_old_is_held(api: Api) -> None:
     ids = people(api)
     d = api.decide(ids["fake"], ids["kid_list"], field="description", text="im 12 too! whats ur email")
-    assert d["verdict"] == "block"  # asking a child for her email blocks outright
-    assert {"adult-claims-child-age", "contact-exchange-to-protected-account"} <= rules(d)
+    assert d["verdict"] == "hold"  # a connection: a moderator sees it, with the impersonation signal
+    assert {"adult-claims-child-age", "contact-exchange-by-connection"} <= rules(d)
     own = api.decide(ids["fake"], ids["fake_list"], text="12 yo boy, love pop")
     assert own["verdict"] == "hold" and rules(own) == {"adult-claims-child-age"}
 

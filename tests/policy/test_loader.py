@@ -36,7 +36,7 @@ def problems(text: str) -> list[str]:
 def test_default_policy_loads_with_a_content_version() -> None:
     p = parse_policy(default_policy_path().read_text(), "default.yaml")
     assert p.name == "default-child-safety"
-    assert p.version.startswith("default-child-safety@5+") and len(p.version.split("+")[1]) == 12
+    assert p.version.startswith("default-child-safety@6+") and len(p.version.split("+")[1]) == 12
     other = parse_policy(default_policy_path().read_text() + "\n# edited\n", "default.yaml")
     assert other.version != p.version, "a changed file must get a different recorded version"
 
