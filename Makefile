@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test lint typecheck pytest bench model clean install install-dev chromium demo
+.PHONY: run test lint typecheck pytest bench model clean install install-dev install-examples chromium demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,19 +21,25 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) -e '.[dev,examples]'
 	touch $@
 
+$(VENV)/.installed-examples: $(VENV)/.installed
+	$(PIP) -e '.[examples]'
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-examples: $(VENV)/.installed-examples
 
 run: install
 	$(BIN)/tutela db upgrade
 	$(BIN)/tutela serve
 
 lint: install-dev
-	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts examples
+	$(BIN)/ruff format --check src tests bench scripts examples
 
 typecheck: install-dev
 	$(BIN)/mypy
+	$(BIN)/mypy examples/playlists/playlists examples/playlists/replay.py examples/playlists/stack.py
 
 # The browser test drives Debian's chromium through Playwright; Playwright's own browser
 # download is never used. Installed here where missing (needs root, as on CI machines).
@@ -50,7 +56,7 @@ pytest: install-dev chromium
 test: lint typecheck pytest
 
 # The case, replayed on the example platform: exits non-zero if any step's outcome differs.
-demo: install-dev
+demo: install-examples
 	$(BIN)/python examples/playlists/replay.py
 
 bench: install-dev
