@@ -11,7 +11,7 @@ For every step it prints what was attempted, Tutela's verdict, the rules and the
 (read back with `GET /v1/decisions/{id}`), and whether the outcome is the one expected. It
 exits non-zero if any step's outcome differs, so CI runs it as an end-to-end test.
 
-    .venv/bin/python examples/playlists/replay.py [--keep DIR]
+    .venv/bin/python examples/playlists/replay.py [--keep DIR] [--serve]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from stack import Stack, running_stack
 
 FLASH = re.compile(r'<div id="flash"[^>]*data-verdict="([^"]*)"[^>]*data-decisions="([^"]*)"', re.S)
 FLASH_TEXT = re.compile(r'<span class="flash-text">(.*?)</span>', re.S)
+PASSWORD = "correct horse battery"
 TITLE = re.compile(r'id="playlist-title"[^>]*>(.*?)<', re.S)
 DESCRIPTION = re.compile(r'id="playlist-description"[^>]*>(.*?)<', re.S)
 
@@ -77,7 +78,7 @@ class Person:
             data={
                 "username": username,
                 "display_name": display_name,
-                "password": "correct horse battery",
+                "password": PASSWORD,
                 "birth_date": birth_date,
             },
         )
@@ -395,10 +396,19 @@ def replay(stack: Stack) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--keep", type=Path, help="run in this folder and keep the databases and logs")
+    ap.add_argument("--serve", action="store_true", help="after the replay, keep both running to click through (Ctrl-C stops)")
     args = ap.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="tutela-demo-"))
     with running_stack(folder) as stack:
         failed = replay(stack)
+        if args.serve:
+            print(f"\nMixtape: {stack.app_url} (log in as mia, dan_d, jake_12, alex, ... with password {PASSWORD!r})")
+            print(f"Tutela:  {stack.tutela_url} (moderator key: {stack.moderator_key})\nCtrl-C stops both.")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
     sys.exit(1 if failed else 0)
 
 
