@@ -39,7 +39,7 @@ lint: install-dev
 
 typecheck: install-dev
 	$(BIN)/mypy
-	$(BIN)/mypy examples/playlists/playlists examples/playlists/replay.py examples/playlists/stack.py
+	$(BIN)/mypy examples/playlists/playlists examples/playlists/replay.py examples/playlists/stack.py examples/playlists/screenshot.py examples/playlists/chromium.py
 
 # The browser test drives Debian's chromium through Playwright; Playwright's own browser
 # download is never used. Installed here where missing (needs root, as on CI machines).
