@@ -403,7 +403,8 @@ def receipt_of(conn: Connection, report: dict[str, Any], casework: Casework, rep
 
 
 def _timeframe(category: ReportCategory, casework: Casework) -> str:
-    return f"We aim to review reports of {category.value.replace('_', ' ')} within {describe(casework.service_level(category))}."
+    what = "reports like this" if category is ReportCategory.OTHER else f"reports of {category.value.replace('_', ' ')}"
+    return f"We aim to review {what} within {describe(casework.service_level(category))}."
 
 
 def submit_report(conn: Connection, r: ReportIn, casework: Casework, now: dt.datetime) -> Receipt:
