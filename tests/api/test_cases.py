@@ -585,3 +585,23 @@ def test_an_appeal_that_softens_a_suspension_lifts_it(flow: Flow) -> None:
     assert lifted["subject"] == {"kind": "account", "id": p["stranger"]} and lifted["ground"] is None
     assert f.hooks.wait_for("appeal.outcome", case_id=case_id)[0]["data"]["outcome"] == "modified"
     assert f.platform.decide(p["stranger"], own, text="summer mix")["verdict"] == "allow"
+
+
+def test_a_moderator_settles_each_held_change(flow: Flow) -> None:
+    f, p = flow, people(flow)
+    own = uid("pl")
+    f.platform.playlist(own, p["stranger"])
+    held = f.platform.decide(p["stranger"], own, text="12 yo boy, love pop")
+    assert held["verdict"] == "hold", "an adult claiming a child's age"
+    case_id = next(
+        c["id"]
+        for c in f.mod.http.get("/v1/queues/csea/cases", params={"limit": 500}).json()
+        if c["subject"]["id"] == p["stranger"]
+    )
+    f.claim(case_id, "mod-ana")
+    wrong = f.decide(case_id, "mod-ana", "allow", status=422, changes={uid("dec"): "release"})
+    assert "is not a change waiting on case" in wrong["detail"]
+    f.decide(case_id, "mod-ana", "allow", reason="No grounds against the account.", changes={held["id"]: "reject"})
+    rejected = f.hooks.wait_for("change.rejected", decision_id=held["id"])[0]["data"]
+    assert rejected["change_id"] == held["change_id"]
+    assert not f.hooks.events("change.released", decision_id=held["id"]), "the dismissal did not release it"

@@ -265,6 +265,12 @@ class CaseDecisionIn(ModeratorIn):
         None, description="illegal content, or against the terms; default: illegal for child exploitation and grooming."
     )
     duration_hours: float | None = Field(None, gt=0, le=24 * 3650, description="For suspend: how long.")
+    changes: dict[Id, Literal["release", "reject"]] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="Per change waiting on the case (held, or refused and appealed), by its decision id: release or "
+        "reject, instead of what the action implies (a measure rejects them all, a dismissal releases them all).",
+    )
 
 
 class AppealIn(Input):

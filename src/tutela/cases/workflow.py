@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
@@ -639,6 +639,7 @@ class ModeratorDecision:
     ground: str | None  # illegal or terms; None: illegal for child exploitation and grooming, else terms
     duration: dt.timedelta | None
     principal: str  # the API key that carried it
+    changes: dict[str, str] = field(default_factory=dict)  # decision id -> release or reject
 
 
 @dataclass(frozen=True)
@@ -693,6 +694,14 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
             "invalid-request",
             "The request is not valid",
             f"duration_hours: only suspend and restrict_contact last for a time; {md.action.value} does not",
+        )
+    unknown = sorted(set(md.changes) - set(_waiting_changes(conn, case_id)))
+    if unknown:
+        raise WorkflowError(
+            422,
+            "invalid-request",
+            "The request is not valid",
+            f"changes: decision {unknown[0]} is not a change waiting on case {case_id}; its changes are in GET /v1/cases/{case_id}",
         )
     category = ReportCategory(case["category"])
     ground = (md.ground or ("illegal" if category.csea else "terms")) if md.action.upholds else None
@@ -749,6 +758,7 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
         "followed_by": [a.value for a in carried.followed_by],
         "banked": carried.banked,
         "appeal": _appeal_outcome(previous, action) if appealed else None,
+        "changes": md.changes,
     }
     excluded = sorted({*case["excluded_moderators"], md.moderator})
     conn.execute(
@@ -767,7 +777,7 @@ def decide(conn: Connection, case_id: str, md: ModeratorDecision, casework: Case
     _event(conn, case_id, "moderator_decision", md.moderator, None, decision, now)
     audit.record(conn, md.moderator, "case.decided", f"case:{case_id}", decision, now)
     deliveries = list(carried.deliveries)
-    deliveries += _resolve_changes(conn, case_id, action.upholds, now)
+    deliveries += _resolve_changes(conn, case_id, action.upholds, now, md.changes)
     revised = appealed and decision["appeal"] == "overturned"
     told, sent = _tell_reporters(conn, case, action, now, revised)
     deliveries += sent
@@ -793,23 +803,34 @@ def _source(conn: Connection, case_id: str) -> str:
     return "SOURCE_ARTICLE_16" if rows else "SOURCE_VOLUNTARY"
 
 
-def _resolve_changes(conn: Connection, case_id: str, upheld: bool, now: dt.datetime) -> list[str]:
-    """Changes waiting on this case (held ones, and refused ones under appeal) are released to
-    publication or refused for good; each is announced once per change of mind."""
+def _waiting_changes(conn: Connection, case_id: str) -> dict[str, bool]:
+    """Decision id -> whether its author appealed it, for every change attached to the case."""
     e = t.case_events.c
-    attached = conn.execute(select(e.ref, e.data).where(e.case_id == case_id, e.kind == "decision")).all()
+    waiting: dict[str, bool] = {}  # a decision may be attached twice (a hold, then an appeal of it)
+    for ref, data in conn.execute(select(e.ref, e.data).where(e.case_id == case_id, e.kind == "decision")):
+        waiting[ref] = waiting.get(ref, False) or bool((data or {}).get("appealed"))
+    return waiting
+
+
+def _resolve_changes(
+    conn: Connection, case_id: str, upheld: bool, now: dt.datetime, overrides: dict[str, str] | None = None
+) -> list[str]:
+    """Changes waiting on this case (held ones, and refused ones under appeal) are released to
+    publication or refused for good, as the action implies or as the moderator said for each
+    (`overrides`); each is announced once per change of mind."""
+    e = t.case_events.c
     resolved: dict[str, str] = {}
     for ref, data in conn.execute(select(e.ref, e.data).where(e.case_id == case_id, e.kind == "change_resolved").order_by(e.id)):
         resolved[ref] = data["resolution"]
-    waiting: dict[str, bool] = {}  # decision id -> appealed (a decision may be attached twice)
-    for ref, data in attached:
-        waiting[ref] = waiting.get(ref, False) or bool((data or {}).get("appealed"))
+    waiting = _waiting_changes(conn, case_id)
+    overrides = overrides or {}
     sent = []
     for ref, appealed in waiting.items():
         d = repo.find_decision(conn, decision_id=ref)
         if d is None or not (d.verdict == "hold" or appealed):
             continue
-        resolution = "rejected" if upheld else "released"
+        said = overrides.get(ref)
+        resolution = {"release": "released", "reject": "rejected"}[said] if said else ("rejected" if upheld else "released")
         if resolved.get(ref, "rejected" if d.verdict == "block" else None) == resolution:
             continue
         sent.append(

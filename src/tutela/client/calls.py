@@ -279,10 +279,18 @@ def decide(
     reason: str,
     ground: str | None = None,
     duration_hours: float | None = None,
+    changes: dict[str, str] | None = None,
 ) -> Call[DecidedOut]:
     """Not idempotent: a decision whose answer was lost is not sent again (a second one would
     find the case closed); read the case to see whether it was taken."""
     body = _drop_none(
-        {"moderator": moderator, "action": action, "reason": reason, "ground": ground, "duration_hours": duration_hours}
+        {
+            "moderator": moderator,
+            "action": action,
+            "reason": reason,
+            "ground": ground,
+            "duration_hours": duration_hours,
+            "changes": changes,
+        }
     )
     return Call("POST", f"/v1/cases/{_id(case_id)}/decision", _model(DecidedOut), json=body, idempotent=False)

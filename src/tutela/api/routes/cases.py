@@ -132,6 +132,7 @@ def decide_case(case_id: CaseId, body: CaseDecisionIn, svc: Svc, who: Moderator)
         ground=body.ground,
         duration=dt.timedelta(hours=body.duration_hours) if body.duration_hours else None,
         principal=f"key:{who.key_prefix}:{who.name}",
+        changes=dict(body.changes),
     )
     try:
         with svc.db.write() as conn:
