@@ -14,9 +14,14 @@ class ConfigError(ValueError):
     pass
 
 
-def _int(name: str, default: int) -> int:
+def _raw(name: str) -> str | None:
     raw = os.environ.get(name)
-    if raw is None or raw == "":
+    return None if raw is None or raw == "" else raw
+
+
+def _int(name: str, default: int) -> int:
+    raw = _raw(name)
+    if raw is None:
         return default
     try:
         return int(raw)
@@ -25,8 +30,8 @@ def _int(name: str, default: int) -> int:
 
 
 def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+    raw = _raw(name)
+    if raw is None:
         return default
     if raw.lower() in ("1", "true", "yes", "on"):
         return True
@@ -36,8 +41,8 @@ def _bool(name: str, default: bool) -> bool:
 
 
 def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+    raw = _raw(name)
+    if raw is None:
         return default
     try:
         value = float(raw)

@@ -199,11 +199,22 @@ def _track_records(conn: Connection, reporters: set[str]) -> dict[str, tuple[int
 
 
 def _facts(
-    conn: Connection, case: dict[str, Any], today: dt.date, now: dt.datetime, child: bool = False, score: float = 0.0
+    conn: Connection,
+    case: dict[str, Any],
+    now: dt.datetime,
+    child: bool = False,
+    score: float = 0.0,
+    at_least: ReportCategory | None = None,
 ) -> CaseFacts:
+    """What the case's priority and interim measure rest on, from its reports and the subject's
+    decisions; `child`, `score` and `at_least` add what the caller knows besides (the decision
+    that opened the case, a re-registration)."""
+    today = now.date()
     r = t.reports.c
     reports = conn.execute(select(r.reporter, r.trusted_flagger, r.category).where(r.case_id == case["id"])).all()
     category = ReportCategory(case["category"])
+    if at_least is not None and at_least.rank > category.rank:
+        category = at_least
     for rep in reports:
         if ReportCategory(rep.category).rank > category.rank:
             category = ReportCategory(rep.category)
@@ -454,7 +465,7 @@ def submit_report(conn: Connection, r: ReportIn, casework: Casework, now: dt.dat
         {"category": r.category.value, "trusted_flagger": r.trusted_flagger},
         now,
     )
-    facts = _facts(conn, case, now.date(), now)
+    facts = _facts(conn, case, now)
     case = _refresh(conn, case, facts, casework, now)
     interim = _interim(conn, case, facts, casework, now, _why(facts))
     return Receipt(
@@ -479,7 +490,6 @@ def open_for_decision(
     actor: str,
     category: ReportCategory,
     child_involved: bool,
-    signal_score: float,
     rules: Sequence[str],
     casework: Casework,
     now: dt.datetime,
@@ -488,11 +498,9 @@ def open_for_decision(
     was already blocked or held, so nothing more is done at once: a moderator decides."""
     case, _ = _open_case(conn, SubjectKind.ACCOUNT, actor, category, casework, now)
     _event(conn, case["id"], "decision", audit.SYSTEM, decision_id, {"rules": list(rules), "category": category.value}, now)
-    facts = _facts(conn, case, now.date(), now, child=child_involved, score=max(signal_score, 0.01))
-    if facts.category.rank < category.rank:
-        facts = CaseFacts(
-            category, facts.child_involved, facts.signal_score, facts.trusted, facts.independent_reporters, facts.reporter_weight
-        )
+    # The decision is in the same transaction, so its signals are among the actor's decisions
+    # _facts reads; the floor keeps the case backed whatever their scores.
+    facts = _facts(conn, case, now, child=child_involved, score=0.01, at_least=category)
     _refresh(conn, case, facts, casework, now)
     return str(case["id"])
 
@@ -1040,12 +1048,7 @@ def _case_for_appealed_decision(conn: Connection, a: AppealIn, casework: Casewor
     _event(conn, case["id"], "decision", a.appellant, d.id, {"appealed": True, "rules": [h["rule"] for h in d.reasons]}, now)
     reached = [d.inputs.get("owner", {}), *d.inputs.get("tagged", [])]
     child = any(p.get("protected") and not p.get("is_actor") for p in reached)
-    score = _signal_score([d])
-    facts = _facts(conn, case, now.date(), now, child=child, score=score)
-    if facts.category.rank < category.rank:
-        facts = CaseFacts(
-            category, facts.child_involved, facts.signal_score, facts.trusted, facts.independent_reporters, facts.reporter_weight
-        )
+    facts = _facts(conn, case, now, child=child, score=_signal_score([d]), at_least=category)  # d may be older than the lookback
     return _refresh(conn, case, facts, casework, now)
 
 
@@ -1113,21 +1116,7 @@ def record_identifiers(
         if already is None:
             case, _ = _open_case(conn, SubjectKind.ACCOUNT, account_id, category, casework, now)
             _event(conn, case["id"], "reregistration", audit.SYSTEM, terminated, flag, now)
-            facts = _facts(conn, case, now.date(), now, score=0.0)
-            _refresh(
-                conn,
-                case,
-                CaseFacts(
-                    category,
-                    facts.child_involved,
-                    max(facts.signal_score, 0.9),
-                    facts.trusted,
-                    facts.independent_reporters,
-                    facts.reporter_weight,
-                ),
-                casework,
-                now,
-            )
+            _refresh(conn, case, _facts(conn, case, now, score=0.9, at_least=category), casework, now)
             outbox.enqueue(
                 conn,
                 "account.flagged",

@@ -255,13 +255,9 @@ def _open_case(conn: Connection, decision_id: str, outcome: Outcome, svc: Servic
     decision's own transaction."""
     hits = [h for h in outcome.evaluation.hits if Followup.OPEN_CASE in h.followups]
     category = max((ReportCategory.of(h.category) for h in hits), key=lambda c: c.rank)
-    signals = outcome.inputs.get("signals", [])
-    score = max(
-        (float(s.get("score", 0)) for s in signals if s.get("category") in workflow.RELEVANT_SIGNAL_CATEGORIES), default=0.0
-    )
     child = any(party.protected for _, party in outcome.parties.reached())
     workflow.open_for_decision(
-        conn, decision_id, outcome.change.actor, category, child, score, [h.rule for h in hits], svc.policy.casework, now
+        conn, decision_id, outcome.change.actor, category, child, [h.rule for h in hits], svc.policy.casework, now
     )
 
 
