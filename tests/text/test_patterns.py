@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 
 from tutela.text import normalise
@@ -34,12 +36,59 @@ def test_not_contact_details(text: str) -> None:
         ("i am thirteen", 13),
         ("age 10", 10),
         ("im 25", 25),
+        # number words, bios and greetings
+        ("fourteen btw", 14),
+        ("14 boy london", 14),
+        ("13 | swiftie", 13),
+        ("f12 hi", 12),
+        ("12 hbu", 12),
+        # school years: the youngest age of the year (UK year 7 is 11, US 6th grade is 11)
+        ("im in year 8", 12),
+        ("yr 8 girl", 12),
+        ("im a seventh grader", 12),
+        ("im in the 8th grade", 13),
+        ("im in grade 7", 12),
+        ("p7 here", 11),
+        ("middle schooler here", 11),
+        ("just a preteen lol", 12),
+        # turning points
+        ("i just turned 12", 12),
+        ("its my 11th birthday today", 11),
+        ("nearly 13", 13),
+        ("me and my cousin are both 11", 11),
+        ("im under 13", 12),
     ],
 )
 def test_claimed_ages(text: str, age: int) -> None:
     assert [int(f.value) for f in claimed_ages(normalise(text))] == [age]
 
 
-@pytest.mark.parametrize("text", ["im 5 mins away", "22", "1989 (Taylor's Version)", "i'm 100% sure", "top 12 songs"])
+def test_claimed_ages_from_a_year() -> None:
+    """Birth and graduation years are read against today's date, so the age stays true."""
+    year = datetime.date.today().year
+    assert [int(f.value) for f in claimed_ages(normalise(f"i was born in {year - 12}"))] == [12]
+    assert [int(f.value) for f in claimed_ages(normalise(f"class of {year + 5}"))] == [13]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "im 5 mins away",
+        "22",
+        "Fifteen",
+        "Sixteen Going on Seventeen",
+        "5,6,7,8 - Steps",
+        "1989 (Taylor's Version)",
+        "i'm 100% sure",
+        "top 12 songs",
+        # music exams, school trips and other people's ages are not claims
+        "grade 8 piano",
+        "year 9 music trip forms due friday",
+        "year 13 leavers",
+        "my son just started middle school",
+        "you're officially a teenager!",
+        "Twelve Days of Christmas",
+    ],
+)
 def test_not_claimed_ages(text: str) -> None:
     assert claimed_ages(normalise(text)) == []

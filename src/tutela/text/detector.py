@@ -26,6 +26,7 @@ LEXICON_LABELS: dict[str, Category] = {
     "text.meeting_request": Category.GROOMING,
     "text.flattery_maturity": Category.GROOMING,
 }
+ADULT_AGE = 18
 SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|youre|you're|ya|yall)\b")
 IMPERATIVE = re.compile(
     r"^(?:pls |please )?(?:send|show|add|text|dm|message|meet|tell|call|come|give|follow|hmu|let me|snap|facetime)\b"
@@ -94,7 +95,8 @@ class TextDetector(Detector):
                     "text.contact_detail", 0.9, kinds=sorted({d.kind for d in details}), spans=[list(d.span) for d in details]
                 )
             )
-        ages = claimed_ages(normalised)
+        # A claim of a child's age is the signal; an adult stating their age is not.
+        ages = [a for a in claimed_ages(normalised) if int(a.value) < ADULT_AGE]
         if ages:
             youngest = min(int(a.value) for a in ages)
             signals.append(
