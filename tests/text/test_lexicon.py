@@ -70,6 +70,12 @@ def test_gapped_phrases_allow_up_to_three_words_between_segments_in_order() -> N
         ("07700 900 123 call me", "text.contact_detail"),
         ("im 12 too", "text.self_claimed_age"),
         ("12yo boy here", "text.self_claimed_age"),
+        ("thirteen here", "text.self_claimed_age"),
+        ("t h i r t e e n here", "text.self_claimed_age"),
+        ("sub to my of", "text.sexual_advertisement"),
+        ("dm for cust0ms", "text.sexual_advertisement"),
+        ("lets move to signal", "text.contact_exchange"),
+        ("do u use v1ber", "text.contact_exchange"),
     ],
 )
 def test_phrases_are_found_through_evasions(text: str, label: str) -> None:
@@ -117,3 +123,18 @@ def test_scores_rise_with_more_evidence() -> None:
     one = {s.label: s.score for s in DETECTOR.signals_for("send me a pic")}
     two = {s.label: s.score for s in DETECTOR.signals_for("send me a pic, take a selfie of yourself")}
     assert two["text.image_request"] > one["text.image_request"]
+
+
+def test_an_adult_stating_their_age_is_not_a_claim_of_a_childs_age() -> None:
+    assert "text.self_claimed_age" not in labels("im 25 and love techno")
+    assert "text.self_claimed_age" not in labels("19 | manchester | uni")
+    [signal] = [s for s in DETECTOR.signals_for("im 25, jk im 13") if s.label == "text.self_claimed_age"]
+    assert signal.evidence["ages"] == [13]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["pedals for sale, message for prices", "tribute band tonight", "send me the tribute album", "Custom Guitars For Sale"],
+)
+def test_sellers_of_ordinary_things_raise_no_lexicon_signal(text: str) -> None:
+    assert labels(text) - {"text.directed", "text.learned_harm"} == set()
