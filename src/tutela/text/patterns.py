@@ -99,8 +99,8 @@ AGE_CLAIMS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], int]]] = [
     (re.compile(r"\b" + _N + r"\s?(?:yo|y/o|y\.o\.|yrs?\sold|years?\sold|year\sold)\b"), _n),
     # "14m here", "13 f"
     (re.compile(r"\b(?P<n>\d{1,2})\s?(?:m|f)\b(?=\s|$|\W)"), _n),
-    # "age 12", "aged twelve"
-    (re.compile(r"\bage[ds]?\s?" + _N + r"\b" + _NOT_A_QUANTITY), _n),
+    # "age 12"
+    (re.compile(r"\bage\s?" + _N + r"\b" + _NOT_A_QUANTITY), _n),
     # "14 boy london", "twelve btw", "13 here"
     (re.compile(r"^" + _N + _BIO_TAIL), _n),
     # "im in year 8", "i just started year 7", "year 9 here"
@@ -181,6 +181,11 @@ AGE_CLAIMS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], int]]] = [
 ]
 
 
+# "my 12 year old", "for a 13 year old", "her 11th birthday", "my 14 year old self": an age, not a claim.
+_ABOUT_SOMEONE_ELSE = re.compile(r"(?:\b(?:my|a|an|your|ur|her|his|their|our|the|for|every|any|each|of|with|from|at|until|till|by)|'s)\s$")
+_PAST_SELF = re.compile(r"\s?(?:self|me)\b")
+
+
 @dataclass(frozen=True, slots=True)
 class Found:
     kind: str  # email, phone, handle, age
@@ -209,7 +214,11 @@ def claimed_ages(normalised: Normalised) -> list[Found]:
         for pattern, age_of in AGE_CLAIMS:
             for m in pattern.finditer(form.text):
                 age = age_of(m)
-                if 5 <= age <= 99:
+                if (
+                    5 <= age <= 99
+                    and not _ABOUT_SOMEONE_ELSE.search(form.text, 0, m.start())
+                    and not _PAST_SELF.match(form.text, m.end())
+                ):
                     span = form.source(m.start(), m.end())
                     out.setdefault(span, Found("age", str(age), span))
     return list(out.values())
