@@ -73,3 +73,15 @@ def test_grooming_questions_to_a_child_are_held(api: Api) -> None:
     ids = people(api)
     d = api.decide(ids["friend"], ids["kid_list"], field="description", text="r u home alone? dont tell ur mum")
     assert d["verdict"] == "hold" and "grooming-signals-to-protected-account" in rules(d)
+
+
+def test_a_childs_age_in_a_bio_is_held_from_an_adult_and_published_from_the_child(api: Api) -> None:
+    """The claim is the text's signal; whether it is a risk is the account's age, so the policy decides."""
+    ids = people(api)
+    for bio in ("thirteen | swiftie", "yr 8 girl, love pop"):
+        own = api.decide(ids["kid"], ids["kid_list"], field="description", text=bio)
+        assert own["verdict"] == "allow", (bio, own["reasons"])
+        fake = api.decide(ids["fake"], ids["fake_list"], field="description", text=bio)
+        assert fake["verdict"] == "hold" and "adult-claims-child-age" in rules(fake), bio
+    parent = api.decide(ids["adult"], ids["adult_list"], text="party songs for my 12 year old")
+    assert "adult-claims-child-age" not in rules(parent)
