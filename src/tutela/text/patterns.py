@@ -181,8 +181,14 @@ AGE_CLAIMS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], int]]] = [
 ]
 
 
+# Every claim above holds a digit or one of these (number and ordinal words, school words).
+_AGE_CUES = re.compile(
+    r"\d|teen|tween|twel|elev|ten|nin|eigh|seven|six|fif|four|thir|first|second|year|yr|grade|class|school|primar|elementar|born|birth|bday|dob|d\.o\.b|age"
+)
 # "my 12 year old", "for a 13 year old", "her 11th birthday", "my 14 year old self": an age, not a claim.
-_ABOUT_SOMEONE_ELSE = re.compile(r"(?:\b(?:my|a|an|your|ur|her|his|their|our|the|for|every|any|each|of|with|from|at|until|till|by)|'s)\s$")
+_ABOUT_SOMEONE_ELSE = re.compile(
+    r"(?:\b(?:my|a|an|your|ur|her|his|their|our|the|for|every|any|each|of|with|from|at|until|till|by)|'s)\s$"
+)
 _PAST_SELF = re.compile(r"\s?(?:self|me)\b")
 
 
@@ -210,6 +216,8 @@ def claimed_ages(normalised: Normalised) -> list[Found]:
     out: dict[tuple[int, int], Found] = {}
     for form in normalised.forms:
         if form.name not in ("plain", "joined", "algospeak"):  # leet forms turn digits into letters
+            continue
+        if not _AGE_CUES.search(form.text):  # most texts: nothing any claim could be made of
             continue
         for pattern, age_of in AGE_CLAIMS:
             for m in pattern.finditer(form.text):
