@@ -83,6 +83,7 @@ def test_claimed_ages_from_a_year() -> None:
         "top 12 songs",
         # music exams, school trips and other people's ages are not claims
         "grade 8 piano",
+        "i swim 12 lengths",
         "year 9 music trip forms due friday",
         "year 13 leavers",
         "my son just started middle school",

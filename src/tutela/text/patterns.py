@@ -54,7 +54,7 @@ ORDINAL_WORDS = {
 NUMBER_WORDS |= {word.replace("ee", "e"): n for word, n in NUMBER_WORDS.items() if "ee" in word}
 _N = r"(?P<n>\d{1,2}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
 _ORD = r"(?P<ord>\d{1,2}(?:st|nd|rd|th)|" + "|".join(ORDINAL_WORDS) + r")"
-_ME = r"(?:i\s?a?m|i'm|iam)"  # "im", "i am", "i'm"
+_ME = r"\b(?:i\s?a?m|i'm|iam)"  # "im", "i am", "i'm"
 _ME_AT = _ME + r"\s(?:(?:only|just|now|nearly|almost|also|actually|really|literally|officially|finally|basically|still)\s)?"
 # A bio or greeting that starts with the claim: "14 boy london", "year 8 here", "twelve btw".
 _BIO_TAIL = (
