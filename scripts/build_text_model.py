@@ -48,7 +48,7 @@ NOT_RULES = {"text.directed", "text.learned_harm"}  # signals that are not the l
 # The recipe. The environment overrides it only for experiments (see docs/corpus.md, "Choosing
 # the recipe"); `make model` builds with these values.
 LAYERS = int(os.environ.get("TUTELA_MODEL_LAYERS", "3"))
-EPOCHS = int(os.environ.get("TUTELA_MODEL_EPOCHS", "3"))
+EPOCHS = int(os.environ.get("TUTELA_MODEL_EPOCHS", "8"))
 # Experiments: a share of the train split's harmful families kept out of fitting, to measure
 # recall on families the model never saw without touching the held-out test split.
 VALIDATION_FAMILIES = float(os.environ.get("TUTELA_MODEL_VALIDATION_FAMILIES", "0"))
