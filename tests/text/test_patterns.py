@@ -44,6 +44,7 @@ def test_not_contact_details(text: str) -> None:
         ("12 hbu", 12),
         # school years: the youngest age of the year (UK year 7 is 11, US 6th grade is 11)
         ("im in year 8", 12),
+        ("im a year 9", 13),
         ("yr 8 girl", 12),
         ("im a seventh grader", 12),
         ("im in the 8th grade", 13),

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from playlists import accounts, notices
 from playlists.accounts import Account
+from playlists.content import Change
 from playlists.db import Database
 from playlists.tutela_bridge import Outcome, TutelaBridge, most_severe
 
@@ -104,6 +105,17 @@ def require_user(request: Request) -> Account:
 def flash(request: Request, kind: str, text: str, link: str | None = None, link_text: str | None = None) -> None:
     request.session.setdefault("flash", []).append({"kind": kind, "text": text, "link": link, "link_text": link_text})
     request.session["flash"] = request.session["flash"]  # mark the session modified
+
+
+def propose_all(request: Request, changes: Sequence[Change]) -> list[Outcome]:
+    """Propose changes one by one; stop at the first Tutela could not decide."""
+    outcomes = []
+    for change in changes:
+        outcome = bridge(request).propose(change)
+        outcomes.append(outcome)
+        if outcome.verdict in ("unavailable", "error"):
+            break
+    return outcomes
 
 
 def flash_outcomes(request: Request, outcomes: Sequence[Outcome]) -> None:

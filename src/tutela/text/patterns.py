@@ -105,7 +105,7 @@ AGE_CLAIMS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], int]]] = [
     (re.compile(r"^" + _N + _BIO_TAIL), _n),
     # "im in year 8", "i just started year 7", "year 9 here"
     (
-        _claim(r"(?:year|yr)\s?(?P<n>\d{1,2})\b", first_person=r"(?:in\s|starting\s|going\sinto\s)"),
+        _claim(r"(?:year|yr)\s?(?P<n>\d{1,2})\b", first_person=r"(?:in\s|starting\s|going\sinto\s|a\s)"),
         lambda m: int(m.group("n")) + 4,
     ),
     # "im in 6th grade", "sixth grader here", "im a seventh grader"
@@ -137,7 +137,7 @@ AGE_CLAIMS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], int]]] = [
     (re.compile(r"\bmy\s" + _ORD + r"\s(?:birthday|bday|b-day)\b"), _ordinal),
     # "12yrs here"
     (re.compile(r"^" + _N + r"\s?yrs?\b"), _n),
-    # "im in grade 7", "im in class 6", "im in 5th class", "p7 here", "im in s1", "im a year 9"
+    # "im in grade 7", "im in class 6", "im in 5th class", "p7 here", "im in s1"
     (
         # never bare: "grade 8 piano" is a music exam
         re.compile(
@@ -147,7 +147,6 @@ AGE_CLAIMS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], int]]] = [
     ),
     (_claim(r"p(?P<n>[1-7])\b", first_person=r"(?:in\s|a\s)?"), lambda m: int(m.group("n")) + 4),
     (_claim(r"s(?P<n>[1-6])\b", first_person=r"(?:in\s|a\s)"), lambda m: int(m.group("n")) + 11),
-    (_claim(r"(?:a\s)?year\s(?P<n>\d{1,2})\b", first_person=r"a\s"), lambda m: int(m.group("n")) + 4),
     # "last year of primary", "moving up to secondary in september", "going to big school next year"
     (
         re.compile(

@@ -18,8 +18,20 @@ from starlette.concurrency import run_in_threadpool
 from playlists import accounts, content, notices
 from playlists.accounts import Account
 from playlists.content import UNTITLED, Change, Playlist
-from playlists.tutela_bridge import Outcome, Refused, new_id, unavailable
-from playlists.web import bridge, current_user, db, flash, flash_outcomes, may_act, may_reach, redirect, render, require_user
+from playlists.tutela_bridge import Refused, new_id, unavailable
+from playlists.web import (
+    bridge,
+    current_user,
+    db,
+    flash,
+    flash_outcomes,
+    may_act,
+    may_reach,
+    propose_all,
+    redirect,
+    render,
+    require_user,
+)
 
 router = APIRouter()
 MAX_TITLE, MAX_DESCRIPTION, MAX_TRACK, MAX_TRACKS = 100, 1000, 200, 100
@@ -56,15 +68,17 @@ def _back(playlist_id: int) -> RedirectResponse:
     return redirect(f"/playlists/{playlist_id}")
 
 
-def _run(request: Request, changes: list[Change]) -> list[Outcome]:
-    """Propose changes one by one; stop at the first Tutela could not decide."""
-    outcomes = []
-    for change in changes:
-        outcome = bridge(request).propose(change)
-        outcomes.append(outcome)
-        if outcome.verdict in ("unavailable", "error"):
-            break
-    return outcomes
+def _editable(request: Request, playlist_id: int, what: str) -> tuple[Account, Playlist] | None:
+    """The signed-in user and the playlist, if they may change its form (title, description,
+    tags, cover); otherwise None, with a message for the one case worth explaining."""
+    me = require_user(request)
+    playlist, owner = _load(request, playlist_id, me)
+    if not may_act(request, me) or not may_reach(request, me, owner):
+        return None
+    if not playlist.may_edit_form(me):
+        flash(request, "error", f"Only the owner and the collaborators can {what}.")
+        return None
+    return me, playlist
 
 
 @router.get("/playlists/new", response_class=HTMLResponse)
@@ -103,7 +117,7 @@ def create(
     if description:
         changes.append(Change(new_id("chg"), me.id, obj, "description", description))
     flash(request, "ok", "Playlist created.")
-    flash_outcomes(request, _run(request, changes))
+    flash_outcomes(request, propose_all(request, changes))
     return _back(playlist_id)
 
 
@@ -143,13 +157,10 @@ def edit(
     """Title, description and tags from the edit form. Each changed field is one check; the tags
     go with the first of them (or, alone, with the unchanged title), so tagging someone is
     decided like any other change."""
-    me = require_user(request)
-    playlist, owner = _load(request, playlist_id, me)
-    if not may_act(request, me) or not may_reach(request, me, owner):
+    editable = _editable(request, playlist_id, "edit this playlist")
+    if editable is None:
         return _back(playlist_id)
-    if not playlist.may_edit_form(me):
-        flash(request, "error", "Only the owner and the collaborators can edit this playlist.")
-        return _back(playlist_id)
+    me, playlist = editable
     title, description = title.strip() or playlist.title, description.strip()
     if len(title) > MAX_TITLE or len(description) > MAX_DESCRIPTION:
         flash(request, "error", f"Titles are at most {MAX_TITLE} characters; descriptions at most {MAX_DESCRIPTION}.")
@@ -171,7 +182,7 @@ def edit(
     if not changes:
         flash(request, "info", "Nothing changed.")
         return _back(playlist_id)
-    outcomes = _run(request, changes)
+    outcomes = propose_all(request, changes)
     if tag_only:
         outcomes = [replace(outcomes[0], field="tags")]
     flash_outcomes(request, outcomes)
@@ -207,13 +218,10 @@ async def upload_cover(
 
 
 def _cover(request: Request, playlist_id: int, data: bytes, filename: str) -> RedirectResponse:
-    me = require_user(request)
-    playlist, owner = _load(request, playlist_id, me)
-    if not may_act(request, me) or not may_reach(request, me, owner):
+    editable = _editable(request, playlist_id, "change the cover")
+    if editable is None:
         return _back(playlist_id)
-    if not playlist.may_edit_form(me):
-        flash(request, "error", "Only the owner and the collaborators can change the cover.")
-        return _back(playlist_id)
+    me, playlist = editable
     limit = request.app.state.settings.max_cover_bytes
     kind = sniff_image(data)
     if not data or len(data) > limit or kind is None:

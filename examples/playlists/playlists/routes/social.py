@@ -16,7 +16,19 @@ from playlists import accounts, content
 from playlists.accounts import Account
 from playlists.content import Change
 from playlists.tutela_bridge import Refused, new_id
-from playlists.web import bridge, current_user, db, flash, flash_outcomes, may_act, may_reach, redirect, render, require_user
+from playlists.web import (
+    bridge,
+    current_user,
+    db,
+    flash,
+    flash_outcomes,
+    may_act,
+    may_reach,
+    propose_all,
+    redirect,
+    render,
+    require_user,
+)
 
 router = APIRouter()
 MAX_NAME, MAX_BIO = 50, 500
@@ -84,13 +96,7 @@ def edit_profile(
     if not changes:
         flash(request, "info", "Nothing changed.")
         return redirect(f"/users/{me.id}")
-    outcomes = []
-    for change in changes:
-        outcome = bridge(request).propose(change)
-        outcomes.append(outcome)
-        if outcome.verdict in ("unavailable", "error"):
-            break
-    flash_outcomes(request, outcomes)
+    flash_outcomes(request, propose_all(request, changes))
     return redirect(f"/users/{me.id}")
 
 
