@@ -92,11 +92,14 @@ def main() -> None:
     breakdown("recall by category", "category", harmful, lambda e: e.category)
     breakdown("recall by evasion", "evasion", harmful, lambda e: e.evasion)
     breakdown("false-positive rate by benign kind", "kind", benign, lambda e: e.category)
-    # Families of the fifth batch were written after the lexicon last grew, by writers who never saw
-    # it or the detector's misses: on the test split they are the cleanest measure of generalisation.
-    breakdown(
-        "recall by corpus batch", "batch", harmful, lambda e: "5th (session 4)" if e.family.startswith("b5-") else "1st to 4th"
-    )
+
+    # Families of the fifth to seventh batches were written after the lexicon last grew, by writers who
+    # never saw it or the detector's misses: on the test split they are the cleanest measure of
+    # generalisation.
+    def batch(e: Example) -> str:
+        return {"b5-": "5th (session 4)", "b6-": "6th (session 5)", "b7-": "7th (session 5)"}.get(e.family[:3], "1st to 4th")
+
+    breakdown("recall by corpus batch", "batch", harmful, batch)
     full = flags["tutela (+ classifier)"]
     missed = [rows[i] for i in harmful if not full[i] and rows[i].evasion == "none"]
     false_pos = [rows[i] for i in benign if full[i]]

@@ -14,8 +14,16 @@
    and patterns flag count against the budget first). The false-positive rate is what a
    threshold must hold to, so it is measured on unseen texts; recall is measured by the
    benchmark, on the held-out families.
-5. Write src/tutela/text/model/: classifier.onnx, tokenizer.json and classifier.json (classes,
-   threshold, what it was trained on).
+5. Fit the gate (tutela.text.gate), the static first stage that lets clearly benign text skip
+   the transformer: one vector per token (started from the MiniLM token embeddings reduced to
+   GATE_DIMS by PCA), mean- and max-pooled, through a small network, fitted on the same texts
+   except a fifth of the harmful families. Its threshold is chosen on those families: the lowest
+   score that passes GATE_RETENTION of their texts that the transformer flags.
+6. Write src/tutela/text/model/: classifier.onnx, gate.npz, tokenizer.json and classifier.json
+   (classes, thresholds, what it was trained on).
+
+`TUTELA_MODEL_GATE_ONLY=1` keeps the transformer already in the output directory: it
+calibrates its threshold again (step 4) and fits the gate (minutes instead of forty).
 
 The held-out test split is never read here: bench/text_quality.py measures on it.
 """
@@ -30,6 +38,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -42,13 +51,14 @@ from transformers import AutoModel, AutoTokenizer
 from tutela.text.classifier import MODEL_DIR, TextClassifier, classifier_form
 from tutela.text.corpus import Example, examples
 from tutela.text.detector import TextDetector
+from tutela.text.gate import StaticGate
 
 NOT_RULES = {"text.directed", "text.learned_harm"}  # signals that are not the lexicon's or the patterns'
 
 # The recipe. The environment overrides it only for experiments (see docs/corpus.md, "Choosing
 # the recipe"); `make model` builds with these values.
 LAYERS = int(os.environ.get("TUTELA_MODEL_LAYERS", "3"))
-EPOCHS = int(os.environ.get("TUTELA_MODEL_EPOCHS", "8"))
+EPOCHS = int(os.environ.get("TUTELA_MODEL_EPOCHS", "12"))
 # Experiments: a share of the train split's harmful families kept out of fitting, to measure
 # recall on families the model never saw without touching the held-out test split.
 VALIDATION_FAMILIES = float(os.environ.get("TUTELA_MODEL_VALIDATION_FAMILIES", "0"))
@@ -59,6 +69,12 @@ MAX_TOKENS = 48
 MAX_FPR = 0.02
 VALIDATION_SHARE = 0.2
 SEED = 20261129
+GATE_ONLY = os.environ.get("TUTELA_MODEL_GATE_ONLY") == "1"
+GATE_DIMS = int(os.environ.get("TUTELA_MODEL_GATE_DIMS", "64"))
+GATE_HIDDEN = 64
+GATE_EPOCHS = int(os.environ.get("TUTELA_MODEL_GATE_EPOCHS", "8"))
+GATE_FAMILIES = 0.2  # share of the fitted harmful families the gate's threshold is chosen on
+GATE_RETENTION = float(os.environ.get("TUTELA_MODEL_GATE_RETENTION", "0.995"))
 
 
 def _share(key: str) -> float:
@@ -89,6 +105,127 @@ class Exported(torch.nn.Module):
         return torch.softmax(self.model(input_ids, attention_mask), dim=-1)
 
 
+def in_context(texts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The texts, each once, and each harmful one again inside a benign message of theirs."""
+    rng = random.Random(SEED)
+    out = dict.fromkeys(texts)
+    messages = sorted({form for form, y in out if y == 0 and len(form.split()) >= 3})
+    for form, y in sorted(k for k in out if k[1] > 0):
+        context = rng.choice(messages)
+        out[(f"{context} {form}" if rng.random() < 0.5 else f"{form} {context}", y)] = None
+    return list(out)
+
+
+class Gate(torch.nn.Module):
+    """The gate as fitted; tutela.text.gate.StaticGate computes the same from gate.npz."""
+
+    def __init__(self, start: torch.Tensor) -> None:
+        super().__init__()
+        self.embeddings = torch.nn.Embedding.from_pretrained(start.clone(), freeze=False)
+        self.hidden = torch.nn.Linear(2 * start.shape[1], GATE_HIDDEN)
+        self.out = torch.nn.Linear(GATE_HIDDEN, 1)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        vectors = self.embeddings(ids)
+        m = mask.unsqueeze(-1)
+        mean = (vectors * m).sum(1) / m.sum(1).clamp(min=1.0)
+        top = vectors.masked_fill(m == 0, -1e4).max(1).values
+        return self.out(torch.relu(self.hidden(torch.cat([mean, top], dim=-1)))).squeeze(-1)
+
+
+def build_gate(
+    fitted_examples: list[Example], validation: list[str], unseen: list[str], teacher: TextClassifier, path: str
+) -> dict[str, object]:
+    """Fit the gate, choose its threshold, write gate.npz; returns what classifier.json says of it."""
+    started = time.time()
+    torch.manual_seed(SEED)
+
+    def held(e: Example) -> bool:
+        return e.harmful and _share(f"gate-family:{e.family}") < GATE_FAMILIES
+
+    items = in_context(list(dict.fromkeys((classifier_form(e.text), int(e.harmful)) for e in fitted_examples if not held(e))))
+    calibration = sorted({classifier_form(e.text) for e in fitted_examples if held(e)})
+    tokenizer = teacher.tokenizer  # the serving tokenizer: the gate reads exactly the ids it will be given
+
+    def encode(forms: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        encoded = tokenizer.encode_batch(forms)
+        width = max(len(e.ids) for e in encoded)
+        ids = torch.zeros((len(forms), width), dtype=torch.long)
+        mask = torch.zeros((len(forms), width), dtype=torch.float32)
+        for row, e in enumerate(encoded):
+            ids[row, : len(e.ids)] = torch.tensor(e.ids)
+            mask[row, : len(e.ids)] = 1.0
+        return ids, mask
+
+    # Start from the MiniLM token embeddings, reduced by PCA: tokens that mean alike start alike.
+    words = AutoModel.from_pretrained(path).embeddings.word_embeddings.weight.detach()
+    centred = words - words.mean(0)
+    _, _, components = torch.linalg.svd(centred, full_matrices=False)
+    start = centred @ components[:GATE_DIMS].T
+    start = start / start.std()
+    gate = Gate(start)
+    labels = torch.tensor([y for _, y in items], dtype=torch.float32)
+    positives = float(labels.sum())
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor((len(labels) - positives) / positives))
+    optimiser = torch.optim.AdamW(gate.parameters(), lr=3e-3, weight_decay=1e-4)
+    gate.train()
+    for epoch in range(GATE_EPOCHS):
+        order = np.random.RandomState(SEED + 100 + epoch).permutation(len(items))
+        total = 0.0
+        for at in range(0, len(order), 64):
+            chunk = order[at : at + 64]
+            ids, mask = encode([items[i][0] for i in chunk])
+            loss = loss_fn(gate(ids, mask), labels[chunk])
+            loss.backward()
+            optimiser.step()
+            optimiser.zero_grad()
+            total += loss.item() * len(chunk)
+        print(f"gate epoch {epoch + 1}/{GATE_EPOCHS} on {len(items)} texts: loss {total / len(items):.4f}")
+    gate.eval()
+    with torch.no_grad():
+        np.savez_compressed(
+            OUT / "gate.npz",
+            embeddings=gate.embeddings.weight.numpy().astype(np.float16),
+            hidden_w=gate.hidden.weight.T.numpy().astype(np.float16),
+            hidden_b=gate.hidden.bias.numpy().astype(np.float32),
+            out_w=gate.out.weight[0].numpy().astype(np.float32),
+            out_b=gate.out.bias.numpy().astype(np.float32)[0],
+        )
+    # The threshold, with the shipped arithmetic (float16 weights), on families the gate never saw.
+    shipped = StaticGate(OUT / "gate.npz", 0.0)
+
+    def gate_scores(forms: list[str]) -> np.ndarray:
+        return np.array([shipped.probability(tokenizer.encode(f).ids) for f in forms])
+
+    flagged = [f for f, s in zip(calibration, teacher.score_many(calibration), strict=True) if s.probability >= teacher.threshold]
+    on_flagged = np.sort(gate_scores(flagged))
+    threshold = float(on_flagged[int(np.floor(len(on_flagged) * (1.0 - GATE_RETENTION)))])
+    benign = gate_scores([classifier_form(t) for t in validation])
+    print("gate: retention on the transformer's flags in families it never saw / share of unseen benign texts escalated")
+    for keep in (0.98, 0.99, 0.995, 0.999, 1.0):
+        t = float(on_flagged[min(len(on_flagged) - 1, int(np.floor(len(on_flagged) * (1.0 - keep))))])
+        print(f"  retention {keep:.3f}: threshold {t:.4f}, benign escalated {(benign >= t).mean():.3f}")
+    out: dict[str, object] = {
+        "threshold": round(threshold, 6),
+        "retention": GATE_RETENTION,
+        "dims": GATE_DIMS,
+        "hidden": GATE_HIDDEN,
+        "epochs": GATE_EPOCHS,
+        "fitted_texts": len(items),
+        "calibration": {
+            "texts_flagged_by_the_transformer": len(flagged),
+            "escalated_share_of_unseen_benign_texts": round(float((benign >= threshold).mean()), 4),
+        },
+    }
+    if unseen:
+        forms = [classifier_form(t) for t in unseen]
+        scored = teacher.score_many(forms)
+        caught = [f for f, s in zip(forms, scored, strict=True) if s.probability >= teacher.threshold]
+        out["experiment_retention_on_kept_out_families"] = round(float((gate_scores(caught) >= threshold).mean()), 4)
+    print(f"gate: {json.dumps(out)} ({time.time() - started:.0f} s)")
+    return out
+
+
 def main() -> None:
     started = time.time()
     random.seed(SEED)
@@ -113,6 +250,7 @@ def main() -> None:
     fit: dict[tuple[str, int], None] = {}
     validation: list[str] = []  # benign texts, as written
     unseen: list[str] = []  # harmful texts, as written
+    fitted_examples: list[Example] = []
     for e in train:
         item = (classifier_form(e.text), label(e))
         if is_unseen_family(e):
@@ -121,18 +259,32 @@ def main() -> None:
             validation.append(e.text)
         else:
             fit[item] = None
+            fitted_examples.append(e)
 
-    def in_context(texts: list[tuple[str, int]]) -> list[tuple[str, int]]:
-        """The texts, each once, and each harmful one again inside a benign message of theirs."""
-        rng = random.Random(SEED)
-        out = dict.fromkeys(texts)
-        messages = sorted({form for form, y in out if y == 0 and len(form.split()) >= 3})
-        for form, y in sorted(k for k in out if k[1] > 0):
-            context = rng.choice(messages)
-            out[(f"{context} {form}" if rng.random() < 0.5 else f"{form} {context}", y)] = None
-        return list(out)
+    families = len({e.family for e in train if e.harmful})
+    spec = build_transformer(tokenizer, path, classes, list(fit), validation, unseen, families)
+    # written now: the gate's teacher below reads the transformer's threshold from it
+    (OUT / "classifier.json").write_text(json.dumps(spec, indent=1) + "\n")
+    teacher = TextClassifier(OUT)
+    teacher.gate = None  # the transformer alone is what the gate must keep the flags of
+    spec["gate"] = build_gate(fitted_examples, validation, unseen, teacher, path)
+    (OUT / "classifier.json").write_text(json.dumps(spec, indent=1) + "\n")
+    print(json.dumps(spec, indent=1))
+    print(f"done in {time.time() - started:.0f} s; classifier.onnx is {(OUT / 'classifier.onnx').stat().st_size / 1e6:.1f} MB")
 
-    items = in_context(list(fit))
+
+def build_transformer(
+    tokenizer: Any,
+    path: str,
+    classes: list[str],
+    fit: list[tuple[str, int]],
+    validation: list[str],
+    unseen: list[str],
+    families: int,
+) -> dict[str, Any]:
+    """Fine-tune, export and calibrate the transformer; returns classifier.json's content."""
+    started = time.time()
+    items = in_context(fit)
     counts = np.bincount([y for _, y in items], minlength=len(classes)).astype(np.float64)
     print(
         f"fitting {len(items)} texts ({int(counts[0])} benign), calibrating on {len(validation)}; {len(classes) - 1} categories"
@@ -190,7 +342,12 @@ def main() -> None:
             shutil.rmtree(OUT / "encoder")
         (OUT / "classifier.json").write_text(json.dumps({"classes": classes, "max_tokens": MAX_TOKENS, "threshold": 1.0}))
 
-    export(fitted(items))
+    if GATE_ONLY:
+        print(f"reusing the transformer in {OUT}: calibrating it again, then fitting the gate")
+        epochs = json.loads((OUT / "classifier.json").read_text()).get("trained_on", {}).get("epochs", EPOCHS)
+    else:
+        export(fitted(items))
+        epochs = EPOCHS
     # The threshold, from the quantised graph, on benign texts it never saw. What must hold to
     # 2% is the detector's false-positive rate, so the texts the lexicon and patterns already
     # flag use up part of the budget: the classifier gets what is left.
@@ -228,8 +385,8 @@ def main() -> None:
         "threshold": round(threshold, 6),
         "trained_on": {
             "texts": len(items),
-            "harmful_families": len({e.family for e in train if e.harmful}),
-            "epochs": EPOCHS,
+            "harmful_families": families,
+            "epochs": epochs,
             "learning_rate": LEARNING_RATE,
             "seed": SEED,
         },
@@ -241,9 +398,7 @@ def main() -> None:
             "recall_on_fitted_harmful_texts": round(float((harmful_fit >= threshold).mean()), 4),
         },
     }
-    (OUT / "classifier.json").write_text(json.dumps(out, indent=1) + "\n")
-    print(json.dumps(out, indent=1))
-    print(f"done in {time.time() - started:.0f} s; classifier.onnx is {(OUT / 'classifier.onnx').stat().st_size / 1e6:.1f} MB")
+    return out
 
 
 if __name__ == "__main__":

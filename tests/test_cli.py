@@ -210,6 +210,7 @@ def test_text_explain_shows_forms_signals_and_what_was_typed(env: dict[str, str]
     assert "joined" in out and "'pls send me a pic, im 12'" in out
     assert "text.image_request" in out and "'s e n d m e a p i c'" in out.replace("  ", " ")
     assert "text.self_claimed_age" in out and "'age': 12" in out
+    assert "classifier:" in out and "flags at" in out, "the transformer's score and threshold"
     assert "text.image_request" not in " ".join(tutela(env, "text", "explain", "Sex on Fire").stdout.split())
 
 

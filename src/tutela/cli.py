@@ -375,13 +375,24 @@ def text_explain(text: str) -> None:
     for form in normalised.forms:
         forms.add_row(form.name, escape(repr(form.text)))
     out.print(forms)
+    detector = TextDetector()
     signals = Table("label", "category", "score", "typed", "details", title="signals")
-    for s in TextDetector().signals_for(text):
+    for s in detector.signals_for(text):
         spans = s.evidence.get("spans", [])
         typed = ", ".join(repr(text[a:b]) for a, b in spans) if spans else ""
         details = {k: v for k, v in s.evidence.items() if k not in ("spans",)}
         signals.add_row(s.label, s.category.value, f"{s.score:.2f}", escape(typed), escape(str(details)))
     out.print(signals)
+    clf = detector.classifier
+    scored = clf.score(normalised)
+    if scored.stage == "short":
+        out.print("classifier: a single word is left to the lexicon; the classifier did not run")
+    elif scored.stage == "gate" and clf.gate is not None:
+        out.print(
+            f"classifier: screened out by the gate ({scored.probability:.4f} < {clf.gate.threshold:.4f}); the transformer did not run"
+        )
+    else:
+        out.print(f"classifier: {scored.probability:.4f} ({scored.category}), flags at {clf.threshold:.4f}")
 
 
 # ---- hash banks and images ------------------------------------------------------------------

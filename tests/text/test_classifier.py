@@ -24,14 +24,15 @@ def test_scores_are_probabilities_with_a_category_and_deterministic() -> None:
     for text in ("", "hello", "can u send me a pic", "🌽" * 500, "a" * 20_000, "\u202e\u0301\u0301"):
         n = normalise(text)
         s = clf.score(n)
-        assert 0.0 <= s.probability <= 1.0 and s.category in clf.classes[1:]
+        assert 0.0 <= s.probability <= 1.0
+        assert s.category in clf.classes[1:] if s.stage == "model" else s.stage in ("gate", "short") and s.category is None
         assert s == clf.score(n)
 
 
 def test_a_score_does_not_depend_on_the_texts_scored_beside_it() -> None:
     clf = default_classifier()
-    forms = ["send me a pic", "sex on fire", "road trip bangers for the summer holidays with the whole family", "you"]
-    alone = [clf._infer([f])[0] for f in forms]
+    forms = ["send me a pic", "sex on fire", "road trip bangers for the summer holidays with the whole family", "you and me"]
+    alone = [clf._scored(f) for f in forms]
     assert clf.score_many(forms) == alone
     assert clf.score_many(list(reversed(forms))) == list(reversed(alone))
 
@@ -45,3 +46,31 @@ def test_held_out_quality_does_not_regress() -> None:
     flagged = scores >= clf.threshold
     assert flagged[harmful].mean() >= 0.70  # measured 0.724 when built; the lexicon adds to it
     assert flagged[~harmful].mean() <= 0.025  # measured 0.019; the threshold is set for 0.02 on unseen benign texts
+
+
+def test_the_gate_screens_most_benign_text_and_keeps_what_the_transformer_flags() -> None:
+    """On the held-out split: the gate spares the transformer most benign texts, and passes on
+    nearly every text the transformer would flag (bench/text_speed.py times both paths)."""
+    clf = default_classifier()
+    assert clf.gate is not None and clf.spec["gate"]["retention"] >= 0.99
+    rows = [e for e in examples() if e.split == "test"]
+    forms = list(dict.fromkeys(classifier_form(e.text) for e in rows))
+    harmful_forms = {classifier_form(e.text) for e in rows if e.harmful}
+    full = [clf._infer([f])[0] for f in forms]  # one at a time, as served
+    gated = [clf._scored(f) for f in forms]
+    screened = np.array([g.stage == "gate" for g in gated])
+    benign = np.array([f not in harmful_forms for f in forms])
+    assert screened[benign].mean() >= 0.5
+    flagged = np.array([s.probability >= clf.threshold for s in full])
+    assert screened[flagged].mean() <= 0.02
+    # where the gate lets a text through, the score is the transformer's own
+    assert all(g == s for g, s in zip(gated, full, strict=True) if g.stage == "model")
+    assert all(g.probability < clf.gate.threshold for g in gated if g.stage == "gate")
+
+
+def test_a_single_word_is_left_to_the_lexicon() -> None:
+    """The model never saw one-word texts (every phrasing has 2 to 14 words): it does not judge them."""
+    clf = default_classifier()
+    for word in ("hi", "lol", "wyd", "snapchat"):
+        assert clf.score(normalise(word)).stage == "short"
+    assert clf.score(normalise("send pics")).stage != "short"

@@ -10,6 +10,15 @@ downloaded.
 The score of a text is the probability that it is harmful (1 - P(benign)); its category is the
 most probable harm category. The threshold in classifier.json was chosen on validation
 families the model did not train on, at a 2% false-positive rate on their benign texts.
+
+When the model directory holds a gate (gate.npz, see tutela.text.gate), a text the gate
+screens out is scored by the gate alone and never reaches the transformer: its Scored says
+stage "gate" and carries no category.
+
+A text of a single word is not judged at all (stage "short", probability 0): every phrasing the
+model was trained on has 2 to 14 words, and on single words it was never shown, such as "hi"
+and "lol", it gave confident nonsense. The lexicon, which holds the single words that matter
+("nudes", "snapchat"), judges those texts.
 """
 
 from __future__ import annotations
@@ -24,11 +33,13 @@ from typing import Any
 
 import numpy as np
 import onnxruntime
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
+from tutela.text.gate import StaticGate
 from tutela.text.normalise import Normalised, normalise
 
 MODEL_DIR = Path(__file__).parent / "model"
+MIN_WORDS = 2  # the shortest phrasing in the corpus (docs/corpus.md)
 
 
 def text_form(normalised: Normalised) -> str:
@@ -43,8 +54,9 @@ def classifier_form(text: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Scored:
     probability: float  # that the text is harmful, 0..1
-    category: str  # the most probable harm category
+    category: str | None  # the most probable harm category (None when the gate screened it out)
     category_probability: float
+    stage: str = "model"  # "model": the transformer scored it; "gate": the gate screened it out; "short": one word
 
 
 class TextClassifier:
@@ -66,6 +78,8 @@ class TextClassifier:
             str(model_dir / "classifier.onnx"), options, providers=["CPUExecutionProvider"]
         )
         self._lock = threading.Lock()  # one inference at a time: the session is single-threaded by design
+        gate = spec.get("gate")
+        self.gate = StaticGate(model_dir / "gate.npz", float(gate["threshold"])) if gate else None
 
     def score(self, normalised: Normalised) -> Scored:
         return self._score(text_form(normalised))
@@ -81,13 +95,27 @@ class TextClassifier:
 
     @functools.lru_cache(maxsize=50_000)  # noqa: B019 - one classifier per process; titles repeat
     def _score(self, form: str) -> Scored:
-        return self._infer([form])[0]
+        return self._scored(form)
+
+    def _scored(self, form: str) -> Scored:
+        """The gate first, then (unless the gate screened the text out) the transformer."""
+        if len(form.split()) < MIN_WORDS:
+            return Scored(0.0, None, 0.0, stage="short")
+        encoded = self.tokenizer.encode(form)
+        if self.gate is not None:
+            p = self.gate.probability(encoded.ids)
+            if not self.gate.passes(p):
+                return Scored(round(p, 6), None, 0.0, stage="gate")
+        return self._run([encoded])[0]
 
     def _infer(self, forms: list[str]) -> list[Scored]:
-        encoded = self.tokenizer.encode_batch(forms)
+        """The transformer's scores, whatever the gate would say."""
+        return self._run(self.tokenizer.encode_batch(forms))
+
+    def _run(self, encoded: list[Encoding]) -> list[Scored]:
         width = max(len(e.ids) for e in encoded)
-        ids = np.zeros((len(forms), width), dtype=np.int64)
-        mask = np.zeros((len(forms), width), dtype=np.int64)
+        ids = np.zeros((len(encoded), width), dtype=np.int64)
+        mask = np.zeros((len(encoded), width), dtype=np.int64)
         for row, e in enumerate(encoded):
             ids[row, : len(e.ids)] = e.ids
             mask[row, : len(e.ids)] = 1
