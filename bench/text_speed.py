@@ -110,18 +110,13 @@ def stages(texts: list[str]) -> Table:
         ("normalise", lambda: [normalise(t) for t in texts]),
         ("lexicon", lambda: [lexicon.find(n) for n in normalised]),
         ("contact details and claimed ages", lambda: [(contact_details(n), claimed_ages(n)) for n in normalised]),
-        *(
-            [
-                (
-                    "tokenizer and gate",
-                    lambda: [gate.probability(classifier.tokenizer.encode(text_form(n)).ids) for n in normalised],
-                )
-            ]
-            if gate is not None
-            else []
-        ),
         ("transformer (one text per inference)", lambda: [classifier._infer([text_form(n)]) for n in normalised]),
     ]
+    if gate is not None:
+        tokenizer = classifier.tokenizer
+        runs.insert(
+            -1, ("tokenizer and gate", lambda: [gate.probability(tokenizer.encode(text_form(n)).ids) for n in normalised])
+        )
     table = Table(title=f"stages of the text path, {len(texts):,} new texts, one core")
     table.add_column("stage")
     table.add_column("µs per text", justify="right")

@@ -44,8 +44,8 @@ def test_held_out_quality_does_not_regress() -> None:
     scores = np.array([s.probability for s in clf.score_many([classifier_form(e.text) for e in rows])])
     harmful = np.array([e.harmful for e in rows])
     flagged = scores >= clf.threshold
-    assert flagged[harmful].mean() >= 0.70  # measured 0.724 when built; the lexicon adds to it
-    assert flagged[~harmful].mean() <= 0.025  # measured 0.019; the threshold is set for 0.02 on unseen benign texts
+    assert flagged[harmful].mean() >= 0.75  # measured 0.796 (session 5); the lexicon adds to it
+    assert flagged[~harmful].mean() <= 0.025  # measured 0.012; the threshold holds the whole detector to 0.02
 
 
 def test_the_gate_screens_most_benign_text_and_keeps_what_the_transformer_flags() -> None:
@@ -58,11 +58,11 @@ def test_the_gate_screens_most_benign_text_and_keeps_what_the_transformer_flags(
     harmful_forms = {classifier_form(e.text) for e in rows if e.harmful}
     full = [clf._infer([f])[0] for f in forms]  # one at a time, as served
     gated = [clf._scored(f) for f in forms]
-    screened = np.array([g.stage == "gate" for g in gated])
+    spared = np.array([g.stage != "model" for g in gated])  # screened by the gate, or a single word
     benign = np.array([f not in harmful_forms for f in forms])
-    assert screened[benign].mean() >= 0.5
+    assert spared[benign].mean() >= 0.5  # measured 0.55 (session 5)
     flagged = np.array([s.probability >= clf.threshold for s in full])
-    assert screened[flagged].mean() <= 0.02
+    assert spared[flagged].mean() <= 0.02  # the build allows 0.005 on families the gate never saw
     # where the gate lets a text through, the score is the transformer's own
     assert all(g == s for g, s in zip(gated, full, strict=True) if g.stage == "model")
     assert all(g.probability < clf.gate.threshold for g in gated if g.stage == "gate")

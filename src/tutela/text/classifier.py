@@ -29,7 +29,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import onnxruntime
@@ -56,7 +56,7 @@ class Scored:
     probability: float  # that the text is harmful, 0..1
     category: str | None  # the most probable harm category (None when the gate screened it out)
     category_probability: float
-    stage: str = "model"  # "model": the transformer scored it; "gate": the gate screened it out; "short": one word
+    stage: Literal["model", "gate", "short"] = "model"  # the transformer scored it / the gate screened it out / one word
 
 
 class TextClassifier:
