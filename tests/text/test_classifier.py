@@ -30,11 +30,17 @@ def test_scores_are_probabilities_with_a_category_and_deterministic() -> None:
 
 
 def test_a_score_does_not_depend_on_the_texts_scored_beside_it() -> None:
+    """score_many batches texts of every length together; each score is what the text gets alone."""
     clf = default_classifier()
-    forms = ["send me a pic", "sex on fire", "road trip bangers for the summer holidays with the whole family", "you and me"]
+    rows = [e for e in examples() if e.split == "test"]
+    forms = list(dict.fromkeys(classifier_form(e.text) for e in rows[::40]))
+    forms += ["send me a pic", "sex on fire", "road trip bangers for the summer holidays with the whole family", "hi"]
     alone = [clf._scored(f) for f in forms]
-    assert clf.score_many(forms) == alone
-    assert clf.score_many(list(reversed(forms))) == list(reversed(alone))
+    assert sum(s.stage == "model" for s in alone) > 2 * clf.batch  # several full batches of the transformer
+    for together in (clf.score_many(forms), list(reversed(clf.score_many(list(reversed(forms)))))):
+        for a, t in zip(alone, together, strict=True):
+            assert (a.stage, a.category) == (t.stage, t.category)
+            assert abs(a.probability - t.probability) <= 2e-6 and abs(a.category_probability - t.category_probability) <= 2e-6
 
 
 def test_held_out_quality_does_not_regress() -> None:
@@ -65,7 +71,8 @@ def test_the_gate_screens_most_benign_text_and_keeps_what_the_transformer_flags(
     assert spared[flagged].mean() <= 0.02  # the build allows 0.005 on families the gate never saw
     # where the gate lets a text through, the score is the transformer's own
     assert all(g == s for g, s in zip(gated, full, strict=True) if g.stage == "model")
-    assert all(g.probability < clf.gate.threshold for g in gated if g.stage == "gate")
+    # screened out below the threshold (the score is rounded to 6 places, as the threshold is)
+    assert all(g.probability <= clf.gate.threshold for g in gated if g.stage == "gate")
 
 
 def test_a_single_word_is_left_to_the_lexicon() -> None:

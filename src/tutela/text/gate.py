@@ -47,6 +47,27 @@ class StaticGate:
         logit = float(hidden @ self.out_w) + self.out_b
         return float(1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0))))
 
+    def probabilities(self, texts: Sequence[Sequence[int]]) -> np.ndarray:
+        """The same for many texts at once: a few numpy calls for the lot instead of a few per
+        text (5 µs a text in batches of 32 against 30 alone). Pads are left out of both
+        poolings, so a text scores the same whatever is beside it; against probability() the
+        sums run in another order, which moves a score by at most about 1e-6."""
+        width = max((len(ids) for ids in texts), default=0)
+        padded = np.zeros((len(texts), max(width, 1)), dtype=np.int64)
+        lengths = np.array([len(ids) for ids in texts], dtype=np.float32)
+        for row, ids in enumerate(texts):
+            padded[row, : len(ids)] = ids
+        vectors = self.embeddings[padded]  # texts x tokens x dims
+        real = (np.arange(padded.shape[1]) < lengths[:, None])[:, :, None]
+        mean = np.where(real, vectors, 0.0).sum(axis=1) / np.maximum(lengths, 1.0)[:, None]
+        top = np.where(real, vectors, -np.inf).max(axis=1)
+        top[lengths == 0] = 0.0  # no tokens: any finite value (the answer is fixed below)
+        hidden = np.maximum(np.concatenate([mean, top], axis=1) @ self.hidden_w + self.hidden_b, 0.0)
+        logits = np.clip(hidden @ self.out_w + self.out_b, -50.0, 50.0)
+        out: np.ndarray = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        out[lengths == 0] = 1.0  # nothing to read: leave it to the transformer
+        return out
+
     def passes(self, probability: float) -> bool:
         """Whether a text with this gate probability goes on to the transformer."""
         return probability >= self.threshold

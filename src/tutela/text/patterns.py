@@ -180,9 +180,11 @@ AGE_CLAIMS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], int]]] = [
 ]
 
 
-# Every claim above holds a digit or one of these (number and ordinal words, school words).
+# Every claim above holds a digit or a word that starts with one of these (number and ordinal
+# words, school words): "listen", "message" and "often" do not make a text worth the claims' scan.
 _AGE_CUES = re.compile(
-    r"\d|teen|tween|twel|elev|ten|nin|eigh|seven|six|fif|four|thir|first|second|year|yr|grade|class|school|primar|elementar|born|birth|bday|dob|d\.o\.b|age"
+    r"\d|\b(?:teen|tween|preteen|twel|elev|ten|nin|eigh|seven|six|fif|four|thir|first|second|year|yr|grade|class"
+    r"|school|primar|elementar|born|birth|bday|b-day|dob|d\.o\.b|age)"
 )
 # "my 12 year old", "for a 13 year old", "her 11th birthday", "my 14 year old self": an age, not a claim.
 _ABOUT_SOMEONE_ELSE = re.compile(
