@@ -31,7 +31,7 @@ from profanity_check import predict
 from rich.console import Console
 from rich.table import Table
 
-from tutela.text.classifier import classifier_form, default_classifier, text_form
+from tutela.text.classifier import BATCH, classifier_form, default_classifier, text_form
 from tutela.text.corpus import examples
 from tutela.text.detector import TextDetector
 from tutela.text.lexicon import default_lexicon
@@ -114,10 +114,26 @@ def stages(texts: list[str]) -> Table:
         ("contact details and claimed ages", lambda: [(contact_details(n), claimed_ages(n)) for n in normalised]),
         ("transformer (one text per inference)", lambda: [classifier._infer([text_form(n)]) for n in normalised]),
     ]
+    tokenizer, size = classifier.tokenizer, classifier.batch
+    by_length = sorted((tokenizer.encode(text_form(n)) for n in normalised), key=lambda e: len(e.ids))
+    runs.append(
+        (
+            f"transformer ({size} texts per inference, sorted by length)",
+            lambda: [classifier._run(by_length[at : at + size]) for at in range(0, len(by_length), size)],
+        )
+    )
     if gate is not None:
-        tokenizer = classifier.tokenizer
+        forms = [text_form(n) for n in normalised]
+        runs.insert(3, ("tokenizer and gate", lambda: [gate.probability(tokenizer.encode(f).ids) for f in forms]))
         runs.insert(
-            -1, ("tokenizer and gate", lambda: [gate.probability(tokenizer.encode(text_form(n)).ids) for n in normalised])
+            4,
+            (
+                f"tokenizer and gate ({BATCH} texts per gate call)",
+                lambda: [
+                    gate.probabilities([tokenizer.encode(f).ids for f in forms[at : at + BATCH]])
+                    for at in range(0, len(forms), BATCH)
+                ],
+            ),
         )
     table = Table(title=f"stages of the text path, {len(texts):,} new texts, one core")
     table.add_column("stage")

