@@ -50,8 +50,8 @@ def test_held_out_quality_does_not_regress() -> None:
     scores = np.array([s.probability for s in clf.score_many([classifier_form(e.text) for e in rows])])
     harmful = np.array([e.harmful for e in rows])
     flagged = scores >= clf.threshold
-    assert flagged[harmful].mean() >= 0.75  # measured 0.796 (session 5); the lexicon adds to it
-    assert flagged[~harmful].mean() <= 0.025  # measured 0.012; the threshold holds the whole detector to 0.02
+    assert flagged[harmful].mean() > 0.80  # measured 0.851 (session 6); the lexicon adds to it
+    assert flagged[~harmful].mean() <= 0.025  # measured 0.018; the threshold holds the whole detector to 0.02
 
 
 def test_the_gate_screens_most_benign_text_and_keeps_what_the_transformer_flags() -> None:
@@ -66,7 +66,7 @@ def test_the_gate_screens_most_benign_text_and_keeps_what_the_transformer_flags(
     gated = [clf._scored(f) for f in forms]
     spared = np.array([g.stage != "model" for g in gated])  # screened by the gate, or a single word
     benign = np.array([f not in harmful_forms for f in forms])
-    assert spared[benign].mean() >= 0.5  # measured 0.55 (session 5)
+    assert spared[benign].mean() >= 0.5  # measured 0.58 (session 6)
     flagged = np.array([s.probability >= clf.threshold for s in full])
     assert spared[flagged].mean() <= 0.02  # the build allows 0.005 on families the gate never saw
     # where the gate lets a text through, the score is the transformer's own
@@ -81,3 +81,49 @@ def test_a_single_word_is_left_to_the_lexicon() -> None:
     for word in ("hi", "lol", "wyd", "snapchat"):
         assert clf.score(normalise(word)).stage == "short"
     assert clf.score(normalise("send pics")).stage != "short"
+
+
+def test_the_gate_scores_a_text_the_same_alone_and_in_a_batch() -> None:
+    clf = default_classifier()
+    assert clf.gate is not None
+    forms = ["hi there everyone", "send me a pic rn", "road trip bangers for the summer holidays with the whole family"]
+    ids = [clf.tokenizer.encode(f).ids for f in forms] + [[]]
+    together = clf.gate.probabilities(ids)
+    alone = [clf.gate.probability(i) for i in ids]
+    assert together.shape == (4,) and together[-1] == alone[-1] == 1.0  # nothing to read: the transformer decides
+    assert np.allclose(together, alone, rtol=0, atol=1e-6)
+    assert np.allclose(clf.gate.probabilities(ids[::-1]), alone[::-1], rtol=0, atol=1e-6)
+
+
+# Everyday greetings, none of them in the corpus: the session-5 model scored "hi there" and
+# "hi everyone" as claims of a child's age (docs/corpus.md, provenance item 8).
+GREETINGS = [
+    "hi there friends",
+    "hey all how are we",
+    "hello lovely people",
+    "hey hows everyone",
+    "hi guys whats up",
+    "yo whats good everyone",
+    "hiya everyone",
+    "good evening folks",
+    "hey you lot",
+    "hello hello everyone",
+    "hi all happy friday",
+    "heyyy whats up",
+    "sup guys",
+    "hi hi everyone",
+    "evening all hope youre well",
+    "hey team how was the weekend",
+    "hello from london",
+    "hi everybody",
+]
+
+
+def test_everyday_greetings_are_not_flagged() -> None:
+    clf = default_classifier()
+    flagged = [
+        g
+        for g, s in zip(GREETINGS, clf.score_many([classifier_form(g) for g in GREETINGS]), strict=True)
+        if s.probability >= clf.threshold
+    ]
+    assert len(flagged) <= 1, flagged  # one in 18 is about the 2% the threshold allows on messages, rounded up

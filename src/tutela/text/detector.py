@@ -38,7 +38,7 @@ class TextDetector(Detector):
     ages in any text field, through the evasions people use (see tutela.text.normalise)."""
 
     name = "text"
-    version = "3"  # 2: session 4 (claimed ages of many shapes, only under 18); 3: session 5 (gate, retrained classifier)
+    version = "4"  # 2: session 4 (claimed ages of many shapes, only under 18); 3: session 5 (gate); 4: session 6 (batches 8-9, static int8)
     reads = frozenset({"text"})
     emits: ClassVar[Mapping[str, Category]] = {
         **LEXICON_LABELS,
