@@ -63,7 +63,7 @@ bench: install-dev
 	$(BIN)/python bench/api_check.py
 
 # Rebuild the text classifier in src/tutela/text/model/ (committed; serving never needs this).
-# Fine-tuning needs torch, so it lives in a venv of its own (about 40 minutes on 2 cores).
+# Fine-tuning needs torch, so it lives in a venv of its own (about 55 minutes on 2 cores).
 MODEL_VENV ?= .venv-model
 model:
 	$(PYTHON) -m venv $(MODEL_VENV)

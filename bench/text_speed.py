@@ -81,7 +81,7 @@ def main() -> None:
         if name.startswith("tutela"):
             detector.classifier.cache_clear()
             forms = list(dict.fromkeys(classifier_form(t) for t in rows))
-            share = sum(detector.classifier._scored(f).stage == "model" for f in forms) / len(forms)
+            share = sum(s.stage == "model" for s in detector.classifier.score_many(forms)) / len(forms)
             escalated = f"{share:.0%}"
         detector.classifier.cache_clear()
         t0 = time.perf_counter()

@@ -128,8 +128,10 @@ def in_context(texts: list[tuple[str, int]]) -> list[tuple[str, int]]:
 
 
 class Calibration(CalibrationDataReader):
-    """Texts for onnxruntime to fix the activation scales on, one text per run. Padded to one
-    length: the percentile calibration needs tensors of one shape (pads are masked, as served)."""
+    """Texts for onnxruntime to fix the activation scales on, one text per run, padded to one
+    length because the percentile calibration needs tensors of one shape. The pad positions'
+    activations join the ranges too (serving masks pads out of attention, not out of the
+    tensors); the percentile keeps their extremes from setting a scale."""
 
     def __init__(self, tokenizer: Any, texts: list[str]) -> None:
         self.inputs = iter(

@@ -62,6 +62,9 @@ class Scored:
     stage: Literal["model", "gate", "short"] = "model"  # the transformer scored it / the gate screened it out / one word
 
 
+SHORT = Scored(0.0, None, 0.0, stage="short")  # a text of one word: not judged (see the module's docstring)
+
+
 class TextClassifier:
     def __init__(self, model_dir: Path = MODEL_DIR, threads: int = 1) -> None:
         spec: dict[str, Any] = json.loads((model_dir / "classifier.json").read_text())
@@ -113,7 +116,7 @@ class TextClassifier:
             if cached is not None:
                 scored[form] = cached
             elif len(form.split()) < MIN_WORDS:
-                scored[form] = Scored(0.0, None, 0.0, stage="short")
+                scored[form] = SHORT
             else:
                 waiting.append((form, self.tokenizer.encode(form)))
         if self.gate is not None and waiting:
@@ -121,10 +124,14 @@ class TextClassifier:
             probabilities = np.concatenate(
                 [gate.probabilities([e.ids for _, e in waiting[at : at + BATCH]]) for at in range(0, len(waiting), BATCH)]
             )
-            for (form, _), p in zip(waiting, probabilities, strict=True):
-                if not gate.passes(float(p)):
-                    scored[form] = Scored(round(float(p), 6), None, 0.0, stage="gate")
-            waiting = [w for w in waiting if w[0] not in scored]
+            passed = []
+            for (form, encoded), p in zip(waiting, probabilities, strict=True):
+                screened = self._screened_out(float(p))
+                if screened is None:
+                    passed.append((form, encoded))
+                else:
+                    scored[form] = screened
+            waiting = passed
         waiting.sort(key=lambda w: len(w[1].ids))
         for at in range(0, len(waiting), self.batch):
             chunk = waiting[at : at + self.batch]
@@ -162,13 +169,20 @@ class TextClassifier:
         """A text's score if it is too short to judge or the gate screens it out; else its
         encoding, for the transformer."""
         if len(form.split()) < MIN_WORDS:
-            return Scored(0.0, None, 0.0, stage="short")
+            return SHORT
         encoded = self.tokenizer.encode(form)
         if self.gate is not None:
-            p = self.gate.probability(encoded.ids)
-            if not self.gate.passes(p):
-                return Scored(round(p, 6), None, 0.0, stage="gate")
+            screened = self._screened_out(self.gate.probability(encoded.ids))
+            if screened is not None:
+                return screened
         return encoded
+
+    def _screened_out(self, gate_probability: float) -> Scored | None:
+        """The score of a text the gate screens out (the gate's own); None when it passes the text on."""
+        assert self.gate is not None
+        if self.gate.passes(gate_probability):
+            return None
+        return Scored(round(gate_probability, 6), None, 0.0, stage="gate")
 
     def _infer(self, forms: list[str]) -> list[Scored]:
         """The transformer's scores, whatever the gate would say."""
